@@ -1,0 +1,115 @@
+//! The command line: argument parsing, output and progress bars.
+//!
+//! This is the only module that prints. Data goes to stdout, diagnostics
+//! and progress to stderr. Exit codes are fixed: 0 success, 1 a check
+//! failed (for `scan`, a match of a rule with severity `error`), 2 bad
+//! input or configuration (for example an invalid rule file).
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod output;
+mod scan;
+
+use std::ffi::OsString;
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Codemods for dataset migrations across a fleet of repositories.
+#[derive(Debug, Parser)]
+#[command(name = "fleetmod", version, about, max_term_width = 100)]
+pub struct Arguments {
+    #[command(subcommand)]
+    command: Command,
+    /// When to use colours: auto (on a terminal, unless NO_COLOR is set), always or never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Find the nodes that rules match, without changing anything.
+    Scan(scan::ScanArguments),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether to colour a stream that is (or is not) a terminal.
+    fn enabled(self, is_terminal: bool) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                is_terminal
+                    && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+                    && std::env::var_os("TERM").is_none_or(|term| term != "dumb")
+            }
+        }
+    }
+}
+
+/// A failure with its exit code.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// Bad input or configuration: exit code 2.
+    Input(anyhow::Error),
+    /// A check found something (the message, if any, is already printed): exit code 1.
+    Check,
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(error: anyhow::Error) -> Self {
+        Failure::Input(error)
+    }
+}
+
+/// Runs the command line with the process arguments.
+pub fn main() -> ExitCode {
+    run_with_args(std::env::args_os())
+}
+
+/// Runs the command line with the given arguments (the first is the program name).
+pub fn run_with_args<I, T>(arguments: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let arguments = match Arguments::try_parse_from(arguments) {
+        Ok(arguments) => arguments,
+        Err(error) => {
+            let code = if error.use_stderr() { 2 } else { 0 };
+            let _ = error.print();
+            return ExitCode::from(code);
+        }
+    };
+    let stdout_colors = arguments.color.enabled(std::io::stdout().is_terminal());
+    let stderr_colors = arguments.color.enabled(std::io::stderr().is_terminal());
+    let result = match arguments.command {
+        Command::Scan(scan) => scan::run(scan, stdout_colors, stderr_colors),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Check) => ExitCode::from(1),
+        Err(Failure::Input(error)) => {
+            if is_broken_pipe(&error) {
+                return ExitCode::SUCCESS;
+            }
+            output::print_error(&error, stderr_colors);
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

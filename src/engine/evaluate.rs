@@ -1,0 +1,477 @@
+//! Evaluating compiled rules on candidate nodes.
+//!
+//! Semantics follow ast-grep: `all` binds in order, `any` takes the first
+//! member that matches, `not` never binds, local utilities share the
+//! caller's metavariables and shared utilities get a fresh scope, and
+//! relational rules search parents, descendants or siblings as far as
+//! `stopBy` allows. Every function leaves the environment unchanged when it
+//! returns `false`, which keeps backtracking a simple truncation.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use tree_sitter::{Node, QueryCursor, StreamingIterator};
+
+use super::env::Env;
+use super::pattern_match;
+use super::text;
+use crate::rule::matcher::{
+    CoreRule, Matcher, NthChild, RangeMatcher, Relation, StopBy, UtilityReference,
+};
+use crate::rule::query::QueryMatcher;
+
+/// One match of a `query:` rule: its root node and captures.
+struct QueryHit<'t> {
+    captures: Vec<(u32, Vec<Node<'t>>)>,
+    pattern: usize,
+}
+
+type QueryIndex<'t> = HashMap<usize, Vec<QueryHit<'t>>>;
+
+/// Everything rule evaluation needs about one parsed file.
+pub(crate) struct Context<'r, 't> {
+    pub(crate) source: &'t str,
+    pub(crate) root: Node<'t>,
+    pub(crate) globals: &'r [CoreRule],
+    /// `query:` results per query, indexed by root node id, computed on first use.
+    queries: RefCell<HashMap<usize, Rc<QueryIndex<'t>>>>,
+}
+
+impl<'r, 't> Context<'r, 't> {
+    pub(crate) fn new(source: &'t str, root: Node<'t>, globals: &'r [CoreRule]) -> Self {
+        Context {
+            source,
+            root,
+            globals,
+            queries: RefCell::new(HashMap::new()),
+        }
+    }
+
+    fn query_index(&self, query: &QueryMatcher) -> Rc<QueryIndex<'t>> {
+        let key = std::ptr::from_ref(query) as usize;
+        if let Some(index) = self.queries.borrow().get(&key) {
+            return Rc::clone(index);
+        }
+        let mut index: QueryIndex<'t> = HashMap::new();
+        let mut cursor = QueryCursor::new();
+        let mut matches = cursor.matches(&query.query, self.root, self.source.as_bytes());
+        while let Some(found) = matches.next() {
+            let mut root = None;
+            let mut captures: Vec<(u32, Vec<Node<'t>>)> = Vec::new();
+            for capture in found.captures() {
+                if capture.index == query.root_capture {
+                    root = Some(capture.node);
+                    continue;
+                }
+                match captures
+                    .iter_mut()
+                    .find(|(index, _)| *index == capture.index)
+                {
+                    Some((_, nodes)) => nodes.push(capture.node),
+                    None => captures.push((capture.index, vec![capture.node])),
+                }
+            }
+            if let Some(root) = root {
+                index.entry(root.id()).or_default().push(QueryHit {
+                    captures,
+                    pattern: found.pattern_index,
+                });
+            }
+        }
+        let index = Rc::new(index);
+        self.queries.borrow_mut().insert(key, Rc::clone(&index));
+        index
+    }
+}
+
+/// Matches a rule with its own scope: kinds, then the rule, then constraints.
+pub(crate) fn match_core<'r, 't>(
+    core: &'r CoreRule,
+    node: Node<'t>,
+    env: &mut Env<'r, 't>,
+    context: &Context<'r, 't>,
+) -> bool {
+    if let Some(kinds) = &core.kinds
+        && !kinds.contains(node.kind_id())
+    {
+        return false;
+    }
+    let mark = env.mark();
+    if !matches(&core.matcher, node, env, &core.locals, context) {
+        return false;
+    }
+    for (name, constraint) in &core.constraints {
+        let Some(bound) = env.single(name) else {
+            continue;
+        };
+        if !matches(constraint, bound, env, &core.locals, context) {
+            env.rollback(mark);
+            return false;
+        }
+    }
+    true
+}
+
+/// Whether `matcher` matches `node`; on failure `env` is unchanged.
+pub(crate) fn matches<'r, 't>(
+    matcher: &'r Matcher,
+    node: Node<'t>,
+    env: &mut Env<'r, 't>,
+    locals: &'r [Matcher],
+    context: &Context<'r, 't>,
+) -> bool {
+    let mark = env.mark();
+    let matched = evaluate(matcher, node, env, locals, context);
+    if !matched {
+        env.rollback(mark);
+    }
+    matched
+}
+
+/// Whether `matcher` matches `node` in a fresh scope (for `stopBy` rules).
+fn matches_alone<'r, 't>(
+    matcher: &'r Matcher,
+    node: Node<'t>,
+    locals: &'r [Matcher],
+    context: &Context<'r, 't>,
+) -> bool {
+    matches(matcher, node, &mut Env::default(), locals, context)
+}
+
+fn evaluate<'r, 't>(
+    matcher: &'r Matcher,
+    node: Node<'t>,
+    env: &mut Env<'r, 't>,
+    locals: &'r [Matcher],
+    context: &Context<'r, 't>,
+) -> bool {
+    match matcher {
+        Matcher::Pattern(pattern) => pattern_match::matches(pattern, node, env, context.source),
+        Matcher::Kind(kind) => node.kind_id() == *kind,
+        Matcher::Regex(regex) => regex.is_match(text(node, context.source)),
+        Matcher::NthChild(nth) => nth_child(nth, node, env, locals, context),
+        Matcher::Range(range) => in_range(range, node, context.source),
+        Matcher::Query(query) => query_matches(query, node, env, context),
+        Matcher::Inside(relation) => inside(relation, node, env, locals, context),
+        Matcher::Has(relation) => has(relation, node, env, locals, context),
+        Matcher::Precedes(relation) => {
+            let rule = &relation.rule;
+            search(
+                &relation.stop_by,
+                node.next_sibling(),
+                siblings(node, Direction::Next),
+                locals,
+                context,
+                |n| matches(rule, n, env, locals, context),
+            )
+        }
+        Matcher::Follows(relation) => {
+            let rule = &relation.rule;
+            search(
+                &relation.stop_by,
+                node.prev_sibling(),
+                siblings(node, Direction::Previous),
+                locals,
+                context,
+                |n| matches(rule, n, env, locals, context),
+            )
+        }
+        Matcher::All(members) => members
+            .iter()
+            .all(|member| matches(member, node, env, locals, context)),
+        Matcher::Any(members) => members
+            .iter()
+            .any(|member| matches(member, node, env, locals, context)),
+        Matcher::Not(inner) => {
+            let mark = env.mark();
+            let matched = matches(inner, node, env, locals, context);
+            env.rollback(mark);
+            !matched
+        }
+        Matcher::Matches(UtilityReference::Local(index)) => {
+            matches(&locals[*index], node, env, locals, context)
+        }
+        Matcher::Matches(UtilityReference::Global(index)) => {
+            let core = &context.globals[*index];
+            match_core(core, node, &mut Env::default(), context)
+        }
+    }
+}
+
+/// Applies `stopBy`: the nearest node only, every node, or every node up to
+/// and including the first that matches the stop rule.
+fn search<'r, 't>(
+    stop_by: &'r StopBy,
+    nearest: Option<Node<'t>>,
+    all: impl Iterator<Item = Node<'t>>,
+    locals: &'r [Matcher],
+    context: &Context<'r, 't>,
+    mut found: impl FnMut(Node<'t>) -> bool,
+) -> bool {
+    match stop_by {
+        StopBy::Neighbor => nearest.is_some_and(found),
+        StopBy::End => {
+            for node in all {
+                if found(node) {
+                    return true;
+                }
+            }
+            false
+        }
+        StopBy::Rule(stop) => {
+            for node in all {
+                let stop_here = matches_alone(stop, node, locals, context);
+                if found(node) {
+                    return true;
+                }
+                if stop_here {
+                    return false;
+                }
+            }
+            false
+        }
+    }
+}
+
+fn ancestors(node: Node<'_>) -> impl Iterator<Item = Node<'_>> {
+    std::iter::successors(node.parent(), Node::parent)
+}
+
+fn inside<'r, 't>(
+    relation: &'r Relation,
+    node: Node<'t>,
+    env: &mut Env<'r, 't>,
+    locals: &'r [Matcher],
+    context: &Context<'r, 't>,
+) -> bool {
+    let rule = &relation.rule;
+    match relation.field {
+        Some(field) => {
+            // Each ancestor must hold the previous one in `field`.
+            let mut previous = node;
+            search(
+                &relation.stop_by,
+                node.parent(),
+                ancestors(node),
+                locals,
+                context,
+                |ancestor| {
+                    let expected = previous;
+                    previous = ancestor;
+                    ancestor
+                        .child_by_field_id(field)
+                        .is_some_and(|child| child.id() == expected.id())
+                        && matches(rule, ancestor, env, locals, context)
+                },
+            )
+        }
+        None => search(
+            &relation.stop_by,
+            node.parent(),
+            ancestors(node),
+            locals,
+            context,
+            |ancestor| matches(rule, ancestor, env, locals, context),
+        ),
+    }
+}
+
+fn has<'r, 't>(
+    relation: &'r Relation,
+    node: Node<'t>,
+    env: &mut Env<'r, 't>,
+    locals: &'r [Matcher],
+    context: &Context<'r, 't>,
+) -> bool {
+    let rule = &relation.rule;
+    if let Some(field) = relation.field {
+        let Some(child) = node.child_by_field_id(field) else {
+            return false;
+        };
+        return match &relation.stop_by {
+            StopBy::Neighbor => matches(rule, child, env, locals, context),
+            StopBy::End => pre_order(child).any(|n| matches(rule, n, env, locals, context)),
+            StopBy::Rule(stop) => {
+                matches(rule, child, env, locals, context)
+                    || (!matches_alone(stop, child, locals, context)
+                        && children(child)
+                            .into_iter()
+                            .any(|n| matches(rule, n, env, locals, context)))
+            }
+        };
+    }
+    match &relation.stop_by {
+        StopBy::Neighbor => children(node)
+            .into_iter()
+            .any(|n| matches(rule, n, env, locals, context)),
+        StopBy::End => pre_order(node)
+            .skip(1)
+            .any(|n| matches(rule, n, env, locals, context)),
+        StopBy::Rule(stop) => has_until(rule, stop, node, env, locals, context),
+    }
+}
+
+/// `has` with a stop rule: descend through children that do not match it.
+fn has_until<'r, 't>(
+    rule: &'r Matcher,
+    stop: &'r Matcher,
+    node: Node<'t>,
+    env: &mut Env<'r, 't>,
+    locals: &'r [Matcher],
+    context: &Context<'r, 't>,
+) -> bool {
+    children(node).into_iter().any(|child| {
+        matches(rule, child, env, locals, context)
+            || (!matches_alone(stop, child, locals, context)
+                && has_until(rule, stop, child, env, locals, context))
+    })
+}
+
+fn nth_child<'r, 't>(
+    nth: &'r NthChild,
+    node: Node<'t>,
+    env: &mut Env<'r, 't>,
+    locals: &'r [Matcher],
+    context: &Context<'r, 't>,
+) -> bool {
+    let Some(parent) = node.parent() else {
+        return false;
+    };
+    let mut siblings: Vec<Node<'t>> = children(parent)
+        .into_iter()
+        .filter(|sibling| sibling.is_named())
+        .filter(|sibling| match &nth.of_rule {
+            Some(rule) => {
+                let mark = env.mark();
+                let matched = matches(rule, *sibling, env, locals, context);
+                env.rollback(mark);
+                matched
+            }
+            None => true,
+        })
+        .collect();
+    if nth.reverse {
+        siblings.reverse();
+    }
+    let Some(index) = siblings
+        .iter()
+        .position(|sibling| sibling.id() == node.id())
+    else {
+        return false;
+    };
+    if let Some(rule) = &nth.of_rule {
+        matches(rule, node, env, locals, context);
+    }
+    nth.position.selects(index)
+}
+
+fn in_range(range: &RangeMatcher, node: Node<'_>, source: &str) -> bool {
+    let (start, end) = (node.start_position(), node.end_position());
+    if start.row != range.start_line || end.row != range.end_line {
+        return false;
+    }
+    let column = |byte: usize| super::char_column(source, byte);
+    range
+        .start_column
+        .is_none_or(|expected| column(node.start_byte()) == expected)
+        && range
+            .end_column
+            .is_none_or(|expected| column(node.end_byte()) == expected)
+}
+
+fn query_matches<'r, 't>(
+    query: &'r QueryMatcher,
+    node: Node<'t>,
+    env: &mut Env<'r, 't>,
+    context: &Context<'r, 't>,
+) -> bool {
+    let index = context.query_index(query);
+    let Some(hits) = index.get(&node.id()) else {
+        return false;
+    };
+    let names = query.query.capture_names();
+    for hit in hits {
+        let mark = env.mark();
+        let quantifiers = query.query.capture_quantifiers(hit.pattern);
+        let bound = hit.captures.iter().all(|(capture, nodes)| {
+            let name: &'r str = names[*capture as usize];
+            let listed = matches!(
+                quantifiers.get(*capture as usize),
+                Some(
+                    tree_sitter::CaptureQuantifier::ZeroOrMore
+                        | tree_sitter::CaptureQuantifier::OneOrMore
+                )
+            );
+            if listed {
+                env.bind_list(name, nodes.clone(), context.source)
+            } else {
+                nodes
+                    .iter()
+                    .all(|captured| env.bind_single(name, *captured, context.source))
+            }
+        });
+        if bound {
+            return true;
+        }
+        env.rollback(mark);
+    }
+    false
+}
+
+/// All children, named or not.
+pub(crate) fn children(node: Node<'_>) -> Vec<Node<'_>> {
+    let mut cursor = node.walk();
+    node.children(&mut cursor).collect()
+}
+
+/// `node` and all its descendants in pre-order, named or not.
+pub(crate) fn pre_order(node: Node<'_>) -> impl Iterator<Item = Node<'_>> {
+    let mut cursor = node.walk();
+    let start = node.id();
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        let current = cursor.node();
+        if cursor.goto_first_child() {
+            return Some(current);
+        }
+        loop {
+            if cursor.node().id() == start {
+                done = true;
+                break;
+            }
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                done = true;
+                break;
+            }
+        }
+        Some(current)
+    })
+}
+
+#[derive(Clone, Copy)]
+enum Direction {
+    Next,
+    Previous,
+}
+
+/// Following or preceding siblings, found the way ast-grep finds them: from
+/// the parent's first child that contains or follows the node's start.
+fn siblings(node: Node<'_>, direction: Direction) -> impl Iterator<Item = Node<'_>> {
+    let parent = node.parent().unwrap_or(node);
+    let mut cursor = parent.walk();
+    cursor.goto_first_child_for_byte(node.start_byte());
+    std::iter::from_fn(move || {
+        let moved = match direction {
+            Direction::Next => cursor.goto_next_sibling(),
+            Direction::Previous => cursor.goto_previous_sibling(),
+        };
+        moved.then(|| cursor.node())
+    })
+}

@@ -1,0 +1,256 @@
+//! Languages: file extensions and rule names mapped to tree-sitter grammars.
+//!
+//! Every supported language is one entry in [`TABLE`]. A [`Language`] is a
+//! cheap copyable handle to its entry, so adding a language means adding one
+//! row here and nothing else. Parsers are expensive to create, so each thread
+//! keeps one parser per language ([`parse`]).
+
+use std::cell::RefCell;
+use std::path::Path;
+use std::sync::OnceLock;
+
+use tree_sitter::{Parser, Tree};
+
+/// One supported language.
+pub struct LanguageSpec {
+    /// The canonical name, used in output and in rule files.
+    pub name: &'static str,
+    /// Other names accepted in rule files (compared case-insensitively).
+    pub aliases: &'static [&'static str],
+    /// File extensions (without the dot) that select this language.
+    pub extensions: &'static [&'static str],
+    /// The character that stands in for `$` when a pattern is parsed, for
+    /// grammars in which `$` cannot start an identifier (as in ast-grep).
+    pub expando: char,
+    grammar: tree_sitter_language::LanguageFn,
+    compiled: OnceLock<tree_sitter::Language>,
+}
+
+static TABLE: [LanguageSpec; 3] = [
+    LanguageSpec {
+        name: "python",
+        aliases: &["py"],
+        extensions: &["py", "pyi"],
+        expando: 'µ',
+        grammar: tree_sitter_python::LANGUAGE,
+        compiled: OnceLock::new(),
+    },
+    LanguageSpec {
+        name: "java",
+        aliases: &[],
+        extensions: &["java"],
+        expando: '$',
+        grammar: tree_sitter_java::LANGUAGE,
+        compiled: OnceLock::new(),
+    },
+    LanguageSpec {
+        name: "sql",
+        aliases: &[],
+        extensions: &["sql"],
+        expando: 'µ',
+        grammar: tree_sitter_sequel::LANGUAGE,
+        compiled: OnceLock::new(),
+    },
+];
+
+/// A handle to one supported language.
+#[derive(Clone, Copy)]
+pub struct Language(&'static LanguageSpec);
+
+impl Language {
+    /// Every supported language, in table order.
+    pub fn all() -> impl Iterator<Item = Language> {
+        TABLE.iter().map(Language)
+    }
+
+    /// Looks a language up by its name or an alias, ignoring ASCII case.
+    pub fn from_name(name: &str) -> Option<Language> {
+        Self::all().find(|language| {
+            language.0.name.eq_ignore_ascii_case(name)
+                || language
+                    .0
+                    .aliases
+                    .iter()
+                    .any(|alias| alias.eq_ignore_ascii_case(name))
+        })
+    }
+
+    /// The language of a file, from its extension.
+    pub fn from_path(path: &Path) -> Option<Language> {
+        let extension = path.extension()?.to_str()?;
+        Self::all().find(|language| language.0.extensions.contains(&extension))
+    }
+
+    /// The names accepted in rule files, for error messages.
+    pub fn known_names() -> String {
+        Self::all()
+            .map(|language| language.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    pub fn name(self) -> &'static str {
+        self.0.name
+    }
+
+    pub fn expando(self) -> char {
+        self.0.expando
+    }
+
+    /// A small dense number for this language, usable as an array index.
+    pub fn index(self) -> usize {
+        TABLE
+            .iter()
+            .position(|spec| std::ptr::eq(spec, self.0))
+            .unwrap_or(0)
+    }
+
+    /// The tree-sitter grammar.
+    pub fn grammar(self) -> &'static tree_sitter::Language {
+        self.0
+            .compiled
+            .get_or_init(|| tree_sitter::Language::new(self.0.grammar))
+    }
+
+    /// The id of a named node kind, or `None` when the grammar has no such kind.
+    pub fn named_kind_id(self, kind: &str) -> Option<u16> {
+        match self.grammar().id_for_node_kind(kind, true) {
+            0 => None,
+            id => Some(id),
+        }
+    }
+
+    /// The name of a node kind id.
+    pub fn kind_name(self, id: u16) -> &'static str {
+        self.grammar().node_kind_for_id(id).unwrap_or("?")
+    }
+
+    /// The id of a field name, or `None` when the grammar has no such field.
+    pub fn field_id(self, field: &str) -> Option<u16> {
+        self.grammar().field_id_for_name(field).map(|id| id.get())
+    }
+}
+
+impl PartialEq for Language {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self.0, other.0)
+    }
+}
+
+impl Eq for Language {}
+
+impl PartialOrd for Language {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Language {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.index().cmp(&other.index())
+    }
+}
+
+impl std::hash::Hash for Language {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.name.hash(state);
+    }
+}
+
+impl std::fmt::Debug for Language {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(self.0.name)
+    }
+}
+
+impl std::fmt::Display for Language {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(self.0.name)
+    }
+}
+
+thread_local! {
+    static PARSERS: RefCell<Vec<Option<Parser>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Parses `source` with a parser cached for this thread.
+///
+/// Returns `None` only when tree-sitter gives up (it never does without a
+/// timeout or cancellation flag, which fleetmod does not set).
+pub fn parse(language: Language, source: &str) -> Option<Tree> {
+    PARSERS.with(|cell| {
+        let mut parsers = cell.borrow_mut();
+        let index = language.index();
+        if parsers.len() <= index {
+            parsers.resize_with(index + 1, || None);
+        }
+        if parsers[index].is_none() {
+            let mut parser = Parser::new();
+            parser.set_language(language.grammar()).ok()?;
+            parsers[index] = Some(parser);
+        }
+        let parser = parsers[index].as_mut()?;
+        parser.reset();
+        parser.parse(source, None)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn languages_come_from_extensions() {
+        let language = |path: &str| Language::from_path(Path::new(path)).map(Language::name);
+        assert_eq!(language("a/b.py"), Some("python"));
+        assert_eq!(language("b.pyi"), Some("python"));
+        assert_eq!(language("B.java"), Some("java"));
+        assert_eq!(language("model.sql"), Some("sql"));
+        assert_eq!(language("README.md"), None);
+        assert_eq!(language("Makefile"), None);
+    }
+
+    #[test]
+    fn names_and_aliases_ignore_case() {
+        assert_eq!(
+            Language::from_name("Python").map(Language::name),
+            Some("python")
+        );
+        assert_eq!(
+            Language::from_name("py").map(Language::name),
+            Some("python")
+        );
+        assert_eq!(
+            Language::from_name("JAVA").map(Language::name),
+            Some("java")
+        );
+        assert!(Language::from_name("cobol").is_none());
+    }
+
+    #[test]
+    fn every_grammar_parses() {
+        for (language, source) in [
+            ("python", "x = f(1)\n"),
+            ("java", "class A { void f() { g(1); } }"),
+            ("sql", "SELECT a FROM t WHERE b = 1;"),
+        ] {
+            let language = Language::from_name(language).expect("known language");
+            let tree = parse(language, source).expect("parses");
+            assert!(
+                !tree.root_node().has_error(),
+                "{language}: {}",
+                tree.root_node().to_sexp()
+            );
+        }
+    }
+
+    #[test]
+    fn kinds_and_fields_resolve() {
+        let python = Language::from_name("python").expect("python");
+        let call = python.named_kind_id("call").expect("call kind");
+        assert_eq!(python.kind_name(call), "call");
+        assert!(python.named_kind_id("no_such_kind").is_none());
+        assert!(python.field_id("function").is_some());
+        assert!(python.field_id("no_such_field").is_none());
+    }
+}

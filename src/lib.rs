@@ -1,0 +1,13 @@
+//! fleetmod: codemods for dataset migrations across a fleet of repositories.
+//!
+//! The library is split by concept: [`lang`] maps files to tree-sitter
+//! grammars, [`rule`] loads and compiles rule files, [`engine`] matches rules
+//! against one source text, [`walk`] finds the source files to scan, and
+//! [`cli`] is the command line (the only module that prints).
+
+pub mod cli;
+pub mod engine;
+pub mod lang;
+pub mod progress;
+pub mod rule;
+pub mod walk;

@@ -1,0 +1,5 @@
+//! The `fleetmod` command; everything lives in the library's `cli` module.
+
+fn main() -> std::process::ExitCode {
+    fleetmod::cli::main()
+}

@@ -1,0 +1,254 @@
+//! Source files on disk: finding them and reading them safely.
+//!
+//! Folders are walked in parallel with the `ignore` crate, so `.gitignore`,
+//! `.ignore` and hidden files are honoured as in ripgrep; files named
+//! explicitly are always taken. Only files whose extension maps to a wanted
+//! language are kept, sorted by path so every later stage is deterministic.
+//! Reading refuses files that are too large, look binary or are not UTF-8,
+//! and says which, so callers can count what they skipped.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use crate::lang::Language;
+use crate::progress::Reporter;
+
+/// A source file to process.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SourceFile {
+    /// The path as found (relative paths stay relative).
+    pub path: PathBuf,
+    /// The path relative to the root it was found under, `/`-separated in
+    /// spirit; used to match rule `files`/`ignores` globs.
+    pub relative: PathBuf,
+    pub language: Language,
+}
+
+/// Options for finding files.
+#[derive(Clone, Debug)]
+pub struct WalkOptions {
+    /// Keep only files of these languages.
+    pub languages: Vec<Language>,
+    /// Honour `.gitignore`, `.ignore` and hidden-file rules.
+    pub respect_ignores: bool,
+    pub threads: usize,
+}
+
+/// Why a file could not be found or read.
+#[derive(Debug, thiserror::Error)]
+pub enum WalkError {
+    #[error("{}: no such file or folder", path.display())]
+    Missing { path: PathBuf },
+    #[error("failed to walk {}: {message}", path.display())]
+    Walk { path: PathBuf, message: String },
+}
+
+/// Finds the source files under `roots`.
+pub fn find(roots: &[PathBuf], options: &WalkOptions) -> Result<Vec<SourceFile>, WalkError> {
+    let found = Mutex::new(Vec::new());
+    let failure: Mutex<Option<WalkError>> = Mutex::new(None);
+    for root in roots {
+        let metadata =
+            std::fs::metadata(root).map_err(|_| WalkError::Missing { path: root.clone() })?;
+        if metadata.is_file() {
+            if let Some(language) = Language::from_path(root) {
+                let relative = root
+                    .file_name()
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| root.clone());
+                found
+                    .lock()
+                    .unwrap_or_else(|poison| poison.into_inner())
+                    .push(SourceFile {
+                        path: root.clone(),
+                        relative,
+                        language,
+                    });
+            }
+            continue;
+        }
+        let walker = ignore::WalkBuilder::new(root)
+            .standard_filters(options.respect_ignores)
+            .require_git(false)
+            .threads(options.threads.max(1))
+            .build_parallel();
+        walker.run(|| {
+            Box::new(|entry| {
+                let entry = match entry {
+                    Ok(entry) => entry,
+                    Err(error) => {
+                        let mut slot = failure.lock().unwrap_or_else(|poison| poison.into_inner());
+                        slot.get_or_insert(WalkError::Walk {
+                            path: root.clone(),
+                            message: error.to_string(),
+                        });
+                        return ignore::WalkState::Continue;
+                    }
+                };
+                if !entry.file_type().is_some_and(|kind| kind.is_file()) {
+                    return ignore::WalkState::Continue;
+                }
+                let path = entry.path();
+                let Some(language) = Language::from_path(path) else {
+                    return ignore::WalkState::Continue;
+                };
+                if !options.languages.contains(&language) {
+                    return ignore::WalkState::Continue;
+                }
+                let relative = path.strip_prefix(root).unwrap_or(path).to_path_buf();
+                found
+                    .lock()
+                    .unwrap_or_else(|poison| poison.into_inner())
+                    .push(SourceFile {
+                        path: path.to_path_buf(),
+                        relative,
+                        language,
+                    });
+                ignore::WalkState::Continue
+            })
+        });
+    }
+    if let Some(error) = failure
+        .into_inner()
+        .unwrap_or_else(|poison| poison.into_inner())
+    {
+        return Err(error);
+    }
+    let mut files = found
+        .into_inner()
+        .unwrap_or_else(|poison| poison.into_inner());
+    files.retain(|file| options.languages.contains(&file.language));
+    files.sort();
+    files.dedup_by(|a, b| a.path == b.path);
+    Ok(files)
+}
+
+/// Why a file was not processed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SkipReason {
+    TooLarge,
+    Binary,
+    NotUtf8,
+    Unreadable,
+}
+
+impl SkipReason {
+    pub fn describe(self) -> &'static str {
+        match self {
+            SkipReason::TooLarge => "too large",
+            SkipReason::Binary => "binary",
+            SkipReason::NotUtf8 => "not UTF-8",
+            SkipReason::Unreadable => "unreadable",
+        }
+    }
+}
+
+/// Reads a source file, refusing files larger than `max_bytes`, files with a
+/// NUL byte (binary) and files that are not UTF-8.
+pub fn read(path: &Path, max_bytes: u64) -> Result<String, SkipReason> {
+    let metadata = std::fs::metadata(path).map_err(|_| SkipReason::Unreadable)?;
+    if metadata.len() > max_bytes {
+        return Err(SkipReason::TooLarge);
+    }
+    let bytes = std::fs::read(path).map_err(|_| SkipReason::Unreadable)?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(SkipReason::TooLarge);
+    }
+    if bytes.contains(&0) {
+        return Err(SkipReason::Binary);
+    }
+    String::from_utf8(bytes).map_err(|_| SkipReason::NotUtf8)
+}
+
+/// The outcome of processing one file.
+pub type Processed<T> = Result<T, SkipReason>;
+
+/// Reads every file and runs `job` on its text, in parallel on the current
+/// rayon pool. Results come back in the order of `files`.
+pub fn process<T, J>(
+    files: &[SourceFile],
+    max_bytes: u64,
+    reporter: &dyn Reporter,
+    job: J,
+) -> Vec<Processed<T>>
+where
+    T: Send,
+    J: Fn(&SourceFile, &str) -> T + Sync,
+{
+    use rayon::prelude::*;
+    reporter.begin(files.len() as u64);
+    let results = files
+        .par_iter()
+        .map(|file| {
+            let result = read(&file.path, max_bytes).map(|text| job(file, &text));
+            reporter.advance(1);
+            result
+        })
+        .collect();
+    reporter.end();
+    results
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options() -> WalkOptions {
+        WalkOptions {
+            languages: Language::all().collect(),
+            respect_ignores: true,
+            threads: 2,
+        }
+    }
+
+    #[test]
+    fn walks_honour_ignore_files_and_sort() {
+        let temporary = tempfile::tempdir().expect("tempdir");
+        let root = temporary.path();
+        std::fs::create_dir_all(root.join("src/gen")).expect("mkdir");
+        std::fs::write(root.join(".gitignore"), "gen/\n").expect("write");
+        std::fs::write(root.join(".ignore"), "skip.py\n").expect("write");
+        for file in [
+            "src/b.py",
+            "src/a.java",
+            "src/gen/c.py",
+            "skip.py",
+            "q.sql",
+            "notes.txt",
+        ] {
+            std::fs::write(root.join(file), "x").expect("write");
+        }
+        let files = find(&[root.to_path_buf()], &options()).expect("walks");
+        let relative: Vec<_> = files
+            .iter()
+            .map(|file| file.relative.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(relative, vec!["q.sql", "src/a.java", "src/b.py"]);
+    }
+
+    #[test]
+    fn explicit_files_are_taken_even_if_ignored() {
+        let temporary = tempfile::tempdir().expect("tempdir");
+        let file = temporary.path().join("x.py");
+        std::fs::write(&file, "x").expect("write");
+        let files = find(std::slice::from_ref(&file), &options()).expect("walks");
+        assert_eq!(files.len(), 1);
+        assert!(matches!(
+            find(&[temporary.path().join("missing")], &options()),
+            Err(WalkError::Missing { .. })
+        ));
+    }
+
+    #[test]
+    fn reading_skips_large_binary_and_non_utf8_files() {
+        let temporary = tempfile::tempdir().expect("tempdir");
+        let path = temporary.path().join("f.py");
+        std::fs::write(&path, "x = 1\n").expect("write");
+        assert_eq!(read(&path, 100).as_deref(), Ok("x = 1\n"));
+        assert_eq!(read(&path, 3), Err(SkipReason::TooLarge));
+        std::fs::write(&path, b"x\0y").expect("write");
+        assert_eq!(read(&path, 100), Err(SkipReason::Binary));
+        std::fs::write(&path, b"x = '\xff'").expect("write");
+        assert_eq!(read(&path, 100), Err(SkipReason::NotUtf8));
+    }
+}
