@@ -79,10 +79,80 @@ impl<'r, 't> Context<'r, 't> {
                 });
             }
         }
+        // tree-sitter reports an unanchored quantified capture (`(_)* @args`)
+        // as one match per node; the union of those, tried first, gives the
+        // list a reader expects.
+        for hits in index.values_mut() {
+            let merged = merge_quantified(&query.query, hits);
+            hits.splice(0..0, merged);
+        }
         let index = Rc::new(index);
         self.queries.borrow_mut().insert(key, Rc::clone(&index));
         index
     }
+}
+
+/// For each pattern with several hits at one root, a hit whose quantified
+/// captures hold the nodes of all of them (in document order).
+fn merge_quantified<'t>(query: &tree_sitter::Query, hits: &[QueryHit<'t>]) -> Vec<QueryHit<'t>> {
+    let mut merged: Vec<QueryHit<'t>> = Vec::new();
+    for hit in hits {
+        let quantifiers = query.capture_quantifiers(hit.pattern);
+        let is_list = |capture: u32| {
+            matches!(
+                quantifiers.get(capture as usize),
+                Some(
+                    tree_sitter::CaptureQuantifier::ZeroOrMore
+                        | tree_sitter::CaptureQuantifier::OneOrMore
+                )
+            )
+        };
+        if !hit.captures.iter().any(|(capture, _)| is_list(*capture)) {
+            continue;
+        }
+        let Some(target) = merged
+            .iter_mut()
+            .find(|existing| existing.pattern == hit.pattern)
+        else {
+            merged.push(QueryHit {
+                captures: hit.captures.clone(),
+                pattern: hit.pattern,
+            });
+            continue;
+        };
+        for (capture, nodes) in &hit.captures {
+            if !is_list(*capture) {
+                continue;
+            }
+            match target
+                .captures
+                .iter_mut()
+                .find(|(existing, _)| existing == capture)
+            {
+                Some((_, existing)) => {
+                    for node in nodes {
+                        if !existing.iter().any(|known| known.id() == node.id()) {
+                            existing.push(*node);
+                        }
+                    }
+                    existing.sort_by_key(|node| node.start_byte());
+                }
+                None => target.captures.push((*capture, nodes.clone())),
+            }
+        }
+    }
+    let count = |hit: &QueryHit<'_>| {
+        hit.captures
+            .iter()
+            .map(|(_, nodes)| nodes.len())
+            .sum::<usize>()
+    };
+    merged.retain(|hit| {
+        hits.iter()
+            .filter(|other| other.pattern == hit.pattern)
+            .all(|other| count(other) < count(hit))
+    });
+    merged
 }
 
 /// Matches a rule with its own scope: kinds, then the rule, then constraints.

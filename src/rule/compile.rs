@@ -150,7 +150,7 @@ fn compile_at(raw: &RawRule, at: Point, scope: &Scope<'_>, position: Placement) 
         let compiled = regex::Regex::new(&regex.value).map_err(|error| {
             Located::new(
                 regex.referenced,
-                format!("invalid regex: {}", one_line(&error.to_string())),
+                format!("invalid regex `{}`: {}", regex.value, regex_reason(&error)),
             )
         })?;
         members.push(Matcher::Regex(compiled));
@@ -456,6 +456,10 @@ pub(crate) fn utility_order<'a>(
     Ok(order)
 }
 
-fn one_line(message: &str) -> String {
-    message.split_whitespace().collect::<Vec<_>>().join(" ")
+/// The last line of a regex error ("error: unclosed group"), without the
+/// diagram that precedes it.
+fn regex_reason(error: &regex::Error) -> String {
+    let text = error.to_string();
+    let last = text.lines().last().unwrap_or_default();
+    last.strip_prefix("error: ").unwrap_or(last).to_owned()
 }

@@ -170,23 +170,46 @@ pub(crate) fn yaml_error(error: &serde_saphyr::Error) -> Located {
     Located::new(point, message)
 }
 
-/// The `id:` of the YAML document that contains `line`, for error messages
-/// about documents that did not deserialize.
-fn rule_id_near(text: &str, line: u64) -> Option<String> {
-    let lines: Vec<&str> = text.lines().collect();
-    let index = usize::try_from(line.saturating_sub(1))
-        .ok()?
-        .min(lines.len().saturating_sub(1));
-    let start = lines[..=index.min(lines.len().saturating_sub(1))]
-        .iter()
-        .rposition(|line| line.starts_with("---"))
-        .map_or(0, |position| position + 1);
-    lines[start..]
-        .iter()
-        .take_while(|line| !line.starts_with("---"))
+/// The `id:` of a YAML document that did not deserialize, for the message.
+fn rule_id_near(document: &str, _line: u64) -> Option<String> {
+    document
+        .lines()
         .find_map(|line| line.strip_prefix("id:"))
         .map(|id| id.trim().trim_matches(['"', '\'']).to_owned())
         .filter(|id| !id.is_empty())
+}
+
+/// Splits a multi-document YAML file into its documents. Each document is
+/// returned padded with the blank lines that precede it, so positions in it
+/// are positions in the file, and a mistake in one document does not hide
+/// the mistakes in the others. A document starts after a line beginning
+/// with `---` or `...` at column 0 (block scalars are always indented, so
+/// such a line is always a marker).
+fn split_documents(text: &str) -> Vec<String> {
+    let mut documents = Vec::new();
+    let mut current = String::new();
+    let mut has_content = false;
+    let mut line_count = 0;
+    for line in text.split_inclusive('\n') {
+        let is_marker = (line.starts_with("---") || line.starts_with("..."))
+            && line[3..].chars().next().is_none_or(char::is_whitespace);
+        if is_marker {
+            if has_content {
+                documents.push(std::mem::take(&mut current));
+            }
+            current = "\n".repeat(line_count + 1);
+            has_content = false;
+        } else {
+            let trimmed = line.trim();
+            has_content |= !trimmed.is_empty() && !trimmed.starts_with('#');
+            current.push_str(line);
+        }
+        line_count += 1;
+    }
+    if has_content {
+        documents.push(current);
+    }
+    documents
 }
 
 fn load_rule_file(
@@ -196,27 +219,27 @@ fn load_rule_file(
     rules: &mut Vec<Rule>,
     errors: &mut Vec<RuleError>,
 ) {
-    let documents: Vec<RawRuleConfig> = match serde_saphyr::from_multiple(text) {
-        Ok(documents) => documents,
-        Err(error) => {
-            let located = yaml_error(&error);
-            let id = rule_id_near(text, located.point.line);
-            errors.push(RuleError::invalid(path, id.as_deref(), located));
-            return;
-        }
-    };
+    let documents = split_documents(text);
     let default_id = path
         .file_stem()
         .and_then(|stem| stem.to_str())
         .unwrap_or("rule");
     let several = documents.len() > 1;
-    for (index, document) in documents.into_iter().enumerate() {
-        let id = match &document.id {
+    for (index, document) in documents.iter().enumerate() {
+        let raw: RawRuleConfig = match serde_saphyr::from_str(document) {
+            Ok(raw) => raw,
+            Err(error) => {
+                let id = rule_id_near(document, 1);
+                errors.push(RuleError::invalid(path, id.as_deref(), yaml_error(&error)));
+                continue;
+            }
+        };
+        let id = match &raw.id {
             Some(id) => id.value.clone(),
             None if several => format!("{default_id}-{index}"),
             None => default_id.to_owned(),
         };
-        match compile_rule(path, text, &id, document, globals) {
+        match compile_rule(path, document, &id, raw, globals) {
             Ok(rule) => rules.push(rule),
             Err(located) => errors.push(RuleError::invalid(path, Some(&id), located)),
         }
@@ -339,20 +362,19 @@ fn load_globals(files: &[PathBuf], errors: &mut Vec<RuleError>) -> Globals {
             }),
         }
     }
-    let mut raw_utils: BTreeMap<String, (usize, RawUtilConfig)> = BTreeMap::new();
+    let mut raw_utils: BTreeMap<String, (usize, String, RawUtilConfig)> = BTreeMap::new();
     for (file_index, (path, text)) in texts.iter().enumerate() {
-        let documents: Vec<RawUtilConfig> = match serde_saphyr::from_multiple(text) {
-            Ok(documents) => documents,
-            Err(error) => {
-                let located = yaml_error(&error);
-                let id = rule_id_near(text, located.point.line);
-                errors.push(RuleError::invalid(path, id.as_deref(), located));
-                continue;
-            }
-        };
-        for util in documents {
+        for document in split_documents(text) {
+            let util: RawUtilConfig = match serde_saphyr::from_str(&document) {
+                Ok(util) => util,
+                Err(error) => {
+                    let id = rule_id_near(&document, 1);
+                    errors.push(RuleError::invalid(path, id.as_deref(), yaml_error(&error)));
+                    continue;
+                }
+            };
             let id = util.id.value.clone();
-            if let Some((other, _)) = raw_utils.get(&id) {
+            if let Some((other, _, _)) = raw_utils.get(&id) {
                 let other_path = &texts[*other].0;
                 errors.push(RuleError::invalid(
                     path,
@@ -367,12 +389,12 @@ fn load_globals(files: &[PathBuf], errors: &mut Vec<RuleError>) -> Globals {
                 ));
                 continue;
             }
-            raw_utils.insert(id, (file_index, util));
+            raw_utils.insert(id, (file_index, document, util));
         }
     }
     let entries = raw_utils
         .iter()
-        .map(|(id, (_, util))| {
+        .map(|(id, (_, _, util))| {
             (
                 id.as_str(),
                 (&util.rule.value, Point::from(util.rule.referenced)),
@@ -386,7 +408,7 @@ fn load_globals(files: &[PathBuf], errors: &mut Vec<RuleError>) -> Globals {
             let path = id
                 .as_ref()
                 .and_then(|id| raw_utils.get(id))
-                .map(|(file, _)| texts[*file].0.clone())
+                .map(|(file, _, _)| texts[*file].0.clone())
                 .unwrap_or_default();
             errors.push(RuleError::invalid(&path, id.as_deref(), located));
             return Globals::default();
@@ -394,7 +416,7 @@ fn load_globals(files: &[PathBuf], errors: &mut Vec<RuleError>) -> Globals {
     };
     let mut globals = Globals::default();
     for (index, id) in order.iter().enumerate() {
-        let (file_index, util) = &raw_utils[*id];
+        let (file_index, _, util) = &raw_utils[*id];
         let Some(language) = Language::from_name(&util.language.value) else {
             errors.push(RuleError::invalid(
                 &texts[*file_index].0,
@@ -414,15 +436,15 @@ fn load_globals(files: &[PathBuf], errors: &mut Vec<RuleError>) -> Globals {
         globals.languages.push(language);
     }
     for (index, id) in order.into_iter().enumerate() {
-        let (file_index, util) = &raw_utils[id];
-        let (path, text) = &texts[*file_index];
+        let (file_index, document, util) = &raw_utils[id];
+        let path = &texts[*file_index].0;
         let language = globals.languages[index];
         match compile::compile_core(
             &util.rule,
             util.constraints.as_ref(),
             util.utils.as_ref(),
             language,
-            text,
+            document,
             &globals,
         ) {
             Ok(core) => globals.rules.push(core),
@@ -433,4 +455,36 @@ fn load_globals(files: &[PathBuf], errors: &mut Vec<RuleError>) -> Globals {
         }
     }
     globals
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documents_keep_their_line_numbers() {
+        let text = "# header\nid: a\n---\nid: b\n...\n---   \n# only a comment\n---\nid: c\n";
+        let documents = split_documents(text);
+        assert_eq!(documents.len(), 3);
+        assert_eq!(documents[0], "# header\nid: a\n");
+        assert_eq!(documents[1], "\n\n\nid: b\n");
+        assert_eq!(
+            documents[2].lines().position(|line| line == "id: c"),
+            Some(8)
+        );
+        assert_eq!(split_documents("---\n---\n"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn yaml_errors_lose_their_position_suffix() {
+        let error = serde_saphyr::from_str::<RawRuleConfig>("id: x\nbogus: 1\n").unwrap_err();
+        let located = yaml_error(&error);
+        assert_eq!(located.point, Point { line: 2, column: 1 });
+        assert!(
+            located.message.starts_with("unknown field `bogus`"),
+            "{}",
+            located.message
+        );
+        assert!(!located.message.contains("line 2"), "{}", located.message);
+    }
 }

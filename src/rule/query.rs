@@ -48,10 +48,11 @@ impl std::fmt::Debug for QueryMatcher {
 pub fn compile(language: Language, text: &str) -> Result<QueryMatcher, QueryError> {
     if let Err(error) = Query::new(language.grammar(), text) {
         let char_offset = text[..error.offset.min(text.len())].chars().count();
+        let name = error.message.trim_matches('"');
         let message = match error.kind {
-            QueryErrorKind::NodeType => format!("unknown node kind `{}` in query", error.message),
-            QueryErrorKind::Field => format!("unknown field `{}` in query", error.message),
-            QueryErrorKind::Capture => format!("unknown capture `@{}` in query", error.message),
+            QueryErrorKind::NodeType => format!("unknown node kind `{name}` in query"),
+            QueryErrorKind::Field => format!("unknown field `{name}` in query"),
+            QueryErrorKind::Capture => format!("unknown capture `@{name}` in query"),
             QueryErrorKind::Predicate => format!("invalid predicate in query: {}", error.message),
             QueryErrorKind::Structure => "impossible pattern structure in query".to_owned(),
             QueryErrorKind::Syntax => "invalid query syntax".to_owned(),
