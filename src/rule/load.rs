@@ -189,8 +189,7 @@ fn split_documents(text: &str) -> Vec<String> {
     let mut documents = Vec::new();
     let mut current = String::new();
     let mut has_content = false;
-    let mut line_count = 0;
-    for line in text.split_inclusive('\n') {
+    for (line_count, line) in text.split_inclusive('\n').enumerate() {
         let is_marker = (line.starts_with("---") || line.starts_with("..."))
             && line[3..].chars().next().is_none_or(char::is_whitespace);
         if is_marker {
@@ -204,7 +203,6 @@ fn split_documents(text: &str) -> Vec<String> {
             has_content |= !trimmed.is_empty() && !trimmed.starts_with('#');
             current.push_str(line);
         }
-        line_count += 1;
     }
     if has_content {
         documents.push(current);
