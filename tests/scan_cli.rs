@@ -342,3 +342,49 @@ fn missing_rules_and_paths_are_input_errors() {
         .code(2)
         .stderr(predicate::str::contains("missing-rules"));
 }
+
+#[test]
+fn sql_files_and_sql_patterns_with_metavariables() {
+    let rules = "id: orders-select\nlanguage: sql\nrule:\n  pattern: SELECT $$$COLUMNS FROM sales.orders WHERE $CONDITION\n---\nid: orders-table\nlanguage: sql\nrule:\n  kind: object_reference\n  regex: ^sales\\.orders$\n";
+    let directory = project(&[
+        ("rules.yml", rules),
+        (
+            "models/orders.sql",
+            "SELECT cust_id, amt FROM sales.orders WHERE amt > 10;\nSELECT 1 FROM sales.orders_archive;\n",
+        ),
+    ]);
+    let output = fleetmod(directory.path())
+        .args(["scan", "-r", "rules.yml", "--json", "models"])
+        .output()
+        .expect("runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let records: Vec<serde_json::Value> = std::str::from_utf8(&output.stdout)
+        .expect("utf-8")
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("json"))
+        .collect();
+    let summary: Vec<(String, String)> = records
+        .iter()
+        .map(|record| {
+            (
+                record["rule_id"].as_str().unwrap().to_owned(),
+                record["text"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (
+                "orders-select".to_owned(),
+                "SELECT cust_id, amt FROM sales.orders WHERE amt > 10".to_owned()
+            ),
+            ("orders-table".to_owned(), "sales.orders".to_owned()),
+        ]
+    );
+    assert_eq!(records[0]["metavariables"]["CONDITION"]["text"], "amt > 10");
+}

@@ -47,7 +47,8 @@ static TABLE: [LanguageSpec; 3] = [
         name: "sql",
         aliases: &[],
         extensions: &["sql"],
-        expando: 'µ',
+        // The grammar's identifiers allow Latin letters up to U+017F only.
+        expando: 'ſ',
         grammar: tree_sitter_sequel::LANGUAGE,
         compiled: OnceLock::new(),
     },
