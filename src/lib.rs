@@ -11,3 +11,4 @@ pub mod lang;
 pub mod progress;
 pub mod rule;
 pub mod walk;
+pub mod write;

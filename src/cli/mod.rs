@@ -6,7 +6,9 @@
 //! input or configuration (for example an invalid rule file).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod diff;
 mod output;
+mod rewrite;
 mod scan;
 
 use std::ffi::OsString;
@@ -30,6 +32,8 @@ pub struct Arguments {
 enum Command {
     /// Find the nodes that rules match, without changing anything.
     Scan(scan::ScanArguments),
+    /// Apply the fixes of rules: print a diff, check, or write the files.
+    Rewrite(rewrite::RewriteArguments),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -92,6 +96,7 @@ where
     let stderr_colors = arguments.color.enabled(std::io::stderr().is_terminal());
     let result = match arguments.command {
         Command::Scan(scan) => scan::run(scan, stdout_colors, stderr_colors),
+        Command::Rewrite(rewrite) => rewrite::run(rewrite, stdout_colors, stderr_colors),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -270,38 +270,70 @@ fn evaluate<'r, 't>(
 }
 
 /// Applies `stopBy`: the nearest node only, every node, or every node up to
-/// and including the first that matches the stop rule.
-fn search<'r, 't>(
+/// and including the first that matches the stop rule. Returns the first
+/// node for which `found` holds.
+fn find<'r, 't>(
     stop_by: &'r StopBy,
     nearest: Option<Node<'t>>,
     all: impl Iterator<Item = Node<'t>>,
     locals: &'r [Matcher],
     context: &Context<'r, 't>,
     mut found: impl FnMut(Node<'t>) -> bool,
-) -> bool {
+) -> Option<Node<'t>> {
     match stop_by {
-        StopBy::Neighbor => nearest.is_some_and(found),
-        StopBy::End => {
-            for node in all {
-                if found(node) {
-                    return true;
-                }
-            }
-            false
-        }
+        StopBy::Neighbor => nearest.filter(|node| found(*node)),
+        StopBy::End => all.into_iter().find(|node| found(*node)),
         StopBy::Rule(stop) => {
             for node in all {
                 let stop_here = matches_alone(stop, node, locals, context);
                 if found(node) {
-                    return true;
+                    return Some(node);
                 }
                 if stop_here {
-                    return false;
+                    return None;
                 }
             }
-            false
+            None
         }
     }
+}
+
+fn search<'r, 't>(
+    stop_by: &'r StopBy,
+    nearest: Option<Node<'t>>,
+    all: impl Iterator<Item = Node<'t>>,
+    locals: &'r [Matcher],
+    context: &Context<'r, 't>,
+    found: impl FnMut(Node<'t>) -> bool,
+) -> bool {
+    find(stop_by, nearest, all, locals, context, found).is_some()
+}
+
+/// The first sibling before (`forward == false`) or after `node` that
+/// matches `rule` as far as `stop_by` allows, for fix expansions.
+pub(crate) fn find_sibling<'r, 't>(
+    rule: &'r Matcher,
+    stop_by: &'r StopBy,
+    node: Node<'t>,
+    forward: bool,
+    env: &Env<'r, 't>,
+    locals: &'r [Matcher],
+    context: &Context<'r, 't>,
+) -> Option<Node<'t>> {
+    let mut scratch = env.clone();
+    let (nearest, direction) = if forward {
+        (node.next_sibling(), Direction::Next)
+    } else {
+        (node.prev_sibling(), Direction::Previous)
+    };
+    find(
+        stop_by,
+        nearest,
+        siblings(node, direction),
+        locals,
+        context,
+        |sibling| matches(rule, sibling, &mut scratch, locals, context),
+    )
 }
 
 fn ancestors(node: Node<'_>) -> impl Iterator<Item = Node<'_>> {

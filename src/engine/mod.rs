@@ -8,22 +8,29 @@
 //! by position and rule id, so output is deterministic.
 
 mod candidates;
+pub mod edit;
 pub mod env;
 mod evaluate;
+mod fix;
+pub mod indent;
 mod pattern_match;
 mod prefilter;
+pub mod rewrite;
 
 use std::ops::Range;
 use std::path::Path;
 
-use tree_sitter::Node;
+use tree_sitter::{Node, Tree};
 
 use self::candidates::Candidates;
+use self::edit::Edit;
 use self::env::Env;
 use self::evaluate::Context;
+use self::fix::FixContext;
+use self::indent::Style;
 use self::prefilter::Prefilter;
 use crate::lang::{self, Language};
-use crate::rule::{Rule, RuleSet};
+use crate::rule::{Applicability, Rule, RuleSet};
 
 /// A 1-based line and 1-based column counted in characters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -116,43 +123,70 @@ impl<'r> Scanner<'r> {
         self.languages.iter().map(|scanner| scanner.language)
     }
 
+    fn language(&self, language: Language) -> Option<&LanguageScanner<'r>> {
+        self.languages
+            .iter()
+            .find(|scanner| scanner.language == language)
+    }
+
+    /// Which of a language's rules may match this file: the prefilter found
+    /// their literals, their globs admit the path, and (for rewriting) they
+    /// have a fix.
+    fn enabled(
+        scanner: &LanguageScanner<'r>,
+        path: &Path,
+        source: &str,
+        fixes_only: bool,
+    ) -> Vec<bool> {
+        let mut enabled = scanner.prefilter.enabled(source.as_bytes());
+        for (flag, (_, rule)) in enabled.iter_mut().zip(&scanner.rules) {
+            *flag = *flag && rule.applies_to(path) && (!fixes_only || rule.fix.is_some());
+        }
+        enabled
+    }
+
+    /// Calls `visit` for every match of an enabled rule, with its bindings.
+    fn visit_matches<'t>(
+        &self,
+        scanner: &LanguageScanner<'r>,
+        enabled: &[bool],
+        context: &Context<'r, 't>,
+        mut visit: impl FnMut(usize, &'r Rule, Node<'t>, &Env<'r, 't>),
+    ) {
+        scanner
+            .candidates
+            .for_each(context.root, context.source, enabled, |index, node| {
+                let (rule_index, rule) = scanner.rules[index];
+                let mut env = Env::default();
+                if evaluate::match_core(&rule.core, node, &mut env, context) {
+                    visit(rule_index, rule, node, &env);
+                }
+            });
+    }
+
     /// Scans one source text. `path` (relative to the scanned root) selects
     /// the rules whose `files`/`ignores` globs admit it.
     pub fn scan(&self, language: Language, path: &Path, source: &str) -> FileMatches {
-        let Some(scanner) = self
-            .languages
-            .iter()
-            .find(|scanner| scanner.language == language)
-        else {
+        let Some(scanner) = self.language(language) else {
             return FileMatches::default();
         };
-        let mut enabled = scanner.prefilter.enabled(source.as_bytes());
-        for (flag, (_, rule)) in enabled.iter_mut().zip(&scanner.rules) {
-            *flag = *flag && rule.applies_to(path);
-        }
+        let enabled = Self::enabled(scanner, path, source, false);
         if !enabled.contains(&true) {
             return FileMatches::default();
         }
         let Some(tree) = lang::parse(language, source) else {
             return FileMatches::default();
         };
-        let root = tree.root_node();
-        let context = Context::new(source, root, &self.rule_set.globals.rules);
+        let context = Context::new(source, tree.root_node(), &self.rule_set.globals.rules);
         let mut matches = Vec::new();
-        scanner
-            .candidates
-            .for_each(root, source, &enabled, |index, node| {
-                let (rule_index, rule) = scanner.rules[index];
-                let mut env = Env::default();
-                if evaluate::match_core(&rule.core, node, &mut env, &context) {
-                    matches.push(Match {
-                        rule: rule_index,
-                        span: span(node, source),
-                        captures: captures(&env, source),
-                    });
-                }
+        self.visit_matches(scanner, &enabled, &context, |rule_index, _, node, env| {
+            matches.push(Match {
+                rule: rule_index,
+                span: span(node, source),
+                captures: captures(env, source),
             });
-        let ids = |m: &Match| self.rule_set.rules[m.rule].id.as_str();
+        });
+        let ids = |found: &Match| self.rule_set.rules[found.rule].id.as_str();
         matches.sort_by(|a, b| {
             (a.span.bytes.start, a.span.bytes.end, ids(a)).cmp(&(
                 b.span.bytes.start,
@@ -165,6 +199,94 @@ impl<'r> Scanner<'r> {
             parsed: true,
         }
     }
+
+    /// The edits that rules with a fix propose for one parsed source text.
+    /// An edit that deletes a comment its fix does not carry over is marked
+    /// for review.
+    pub(crate) fn edits(
+        &self,
+        language: Language,
+        path: &Path,
+        source: &str,
+        tree: &Tree,
+        style: &Style,
+    ) -> Vec<Edit> {
+        let Some(scanner) = self.language(language) else {
+            return Vec::new();
+        };
+        let enabled = Self::enabled(scanner, path, source, true);
+        if !enabled.contains(&true) {
+            return Vec::new();
+        }
+        let context = Context::new(source, tree.root_node(), &self.rule_set.globals.rules);
+        let fix_context = FixContext {
+            evaluation: &context,
+            style,
+        };
+        let mut rendered = Vec::new();
+        self.visit_matches(
+            scanner,
+            &enabled,
+            &context,
+            |rule_index, rule, node, env| {
+                if let Some(fix) = &rule.fix {
+                    let result = fix::render(
+                        fix,
+                        &rule.transforms,
+                        &rule.rewriters,
+                        &rule.core.locals,
+                        node,
+                        env,
+                        &fix_context,
+                    );
+                    rendered.push((rule_index, rule.applicability, result));
+                }
+            },
+        );
+        if rendered.is_empty() {
+            return Vec::new();
+        }
+        let comments = comment_ranges(tree.root_node());
+        rendered
+            .into_iter()
+            .map(|(rule, applicability, result)| {
+                let dropped = comments.iter().find(|comment| {
+                    comment.start >= result.range.start
+                        && comment.end <= result.range.end
+                        && !result.carried.iter().any(|carried| {
+                            carried.start <= comment.start && comment.end <= carried.end
+                        })
+                });
+                let note = dropped.map(|comment| {
+                    let text = source.get(comment.clone()).unwrap_or_default();
+                    let first_line = text.lines().next().unwrap_or_default();
+                    format!("removes the comment `{first_line}`")
+                });
+                Edit {
+                    range: result.range,
+                    replacement: result.text,
+                    rule,
+                    applicability: if note.is_some() {
+                        Applicability::Review
+                    } else {
+                        applicability
+                    },
+                    note,
+                }
+            })
+            .collect()
+    }
+}
+
+/// The byte ranges of all comments in a tree.
+fn comment_ranges(root: Node<'_>) -> Vec<Range<usize>> {
+    evaluate::pre_order(root)
+        .filter(|node| {
+            node.is_named()
+                && (node.kind().contains("comment") || (node.is_extra() && !node.is_error()))
+        })
+        .map(|node| node.byte_range())
+        .collect()
 }
 
 /// The text of a node.

@@ -67,11 +67,7 @@ pub(crate) fn compile_core(
         .map(|(id, util)| (id.as_str(), (&util.value, Point::from(util.referenced))))
         .collect();
     utility_order(&entries)?;
-    let ids: HashMap<String, usize> = utils
-        .keys()
-        .enumerate()
-        .map(|(index, id)| (id.clone(), index))
-        .collect();
+    let ids = local_ids(Some(utils));
     let scope = Scope {
         language,
         source,
@@ -112,6 +108,42 @@ pub(crate) fn compile_core(
         locals,
         kinds,
     })
+}
+
+/// Indices of a rule's local utilities, in the order `compile_core` compiles them.
+pub(crate) fn local_ids(
+    utils: Option<&BTreeMap<String, Spanned<RawRule>>>,
+) -> HashMap<String, usize> {
+    utils
+        .into_iter()
+        .flat_map(BTreeMap::keys)
+        .enumerate()
+        .map(|(index, id)| (id.clone(), index))
+        .collect()
+}
+
+/// The metavariables a core rule defines: its rule's, its local utilities'
+/// and its constraints'.
+pub(crate) fn core_variables(core: &CoreRule) -> HashSet<String> {
+    let mut defined = defined_variables(&core.matcher);
+    for matcher in core
+        .locals
+        .iter()
+        .chain(core.constraints.iter().map(|(_, matcher)| matcher))
+    {
+        defined.extend(defined_variables(matcher));
+    }
+    defined
+}
+
+/// Compiles the rule and `stopBy` of a relational object used outside a
+/// relation (a fix's `expandStart`/`expandEnd`).
+pub(crate) fn compile_relation_parts(
+    raw: &Spanned<Box<RawRule>>,
+    scope: &Scope<'_>,
+) -> Result<(Matcher, StopBy)> {
+    let relation = compile_relation(raw, scope, Placement::PrecedesOrFollows)?;
+    Ok((relation.rule, relation.stop_by))
 }
 
 /// Compiles one rule object in plain position.

@@ -12,6 +12,7 @@ use serde_saphyr::Spanned;
 
 use super::compile::{self, Globals};
 use super::error::{Located, Point, RuleError, RuleErrors};
+use super::fix::{self, Fix, FixScope, Rewriter, Transform};
 use super::matcher::CoreRule;
 use super::project::Project;
 use super::raw::{Applicability, RawGlob, RawRuleConfig, RawUtilConfig, Severity};
@@ -29,8 +30,12 @@ pub struct Rule {
     pub applicability: Applicability,
     pub url: Option<String>,
     pub metadata: Option<serde_json::Value>,
-    /// The rule's `fix`, kept as written until rewriting compiles it.
-    pub fix: Option<serde_json::Value>,
+    /// The fix, if the rule rewrites.
+    pub fix: Option<Fix>,
+    /// Transformations applied after a match, in dependency order.
+    pub transforms: Vec<Transform>,
+    /// Rewriters used by `rewrite` transformations.
+    pub rewriters: Vec<Rewriter>,
     files: Option<GlobSet>,
     ignores: Option<GlobSet>,
     /// The file the rule came from and the position of its document.
@@ -281,6 +286,33 @@ fn compile_rule(
         text,
         globals,
     )?;
+    let mut defined = compile::core_variables(&core);
+    let rewriter_ids: Vec<String> = raw
+        .rewriters
+        .iter()
+        .flatten()
+        .map(|rewriter| rewriter.value.id.value.clone())
+        .collect();
+    let transforms = fix::compile_transforms(
+        raw.transform.as_ref(),
+        &mut defined,
+        &rewriter_ids,
+        language,
+    )?;
+    let rewriters =
+        fix::compile_rewriters(raw.rewriters.as_ref(), &defined, language, text, globals)?;
+    let locals = compile::local_ids(raw.utils.as_ref());
+    let fix_scope = FixScope {
+        language,
+        source: text,
+        globals,
+        locals: &locals,
+    };
+    let fix = raw
+        .fix
+        .as_ref()
+        .map(|raw_fix| fix::compile_fix(raw_fix, &defined, &fix_scope))
+        .transpose()?;
     if core.kinds.is_none() && core.matcher.root_query().is_none() {
         return Err(Located::new(
             rule.referenced,
@@ -298,7 +330,9 @@ fn compile_rule(
         applicability: raw.applicability.unwrap_or_default(),
         url: raw.url,
         metadata: raw.metadata,
-        fix: raw.fix.map(|fix| fix.value),
+        fix,
+        transforms,
+        rewriters,
         files: glob_set(raw.files.as_deref())?,
         ignores: glob_set(raw.ignores.as_deref())?,
         origin: (path.to_path_buf(), origin),
@@ -445,7 +479,18 @@ fn load_globals(files: &[PathBuf], errors: &mut Vec<RuleError>) -> Globals {
             document,
             &globals,
         ) {
-            Ok(core) => globals.rules.push(core),
+            Ok(core) => {
+                // A shared utility's bindings stay inside it, so its
+                // transformations have no effect; they are still checked.
+                let mut defined = compile::core_variables(&core);
+                if let Err(located) =
+                    fix::compile_transforms(util.transform.as_ref(), &mut defined, &[], language)
+                {
+                    errors.push(RuleError::invalid(path, Some(id), located));
+                    return Globals::default();
+                }
+                globals.rules.push(core);
+            }
             Err(located) => {
                 errors.push(RuleError::invalid(path, Some(id), located));
                 return Globals::default();

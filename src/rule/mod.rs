@@ -10,6 +10,7 @@
 
 pub mod compile;
 pub mod error;
+pub mod fix;
 pub mod kinds;
 pub mod load;
 pub mod matcher;

@@ -25,12 +25,9 @@ pub(crate) struct RawRuleConfig {
     pub(crate) rule: Option<Spanned<RawRule>>,
     pub(crate) constraints: Option<BTreeMap<String, Spanned<RawRule>>>,
     pub(crate) utils: Option<BTreeMap<String, Spanned<RawRule>>>,
-    // Accepted for ast-grep compatibility; compiled by the rewriting step.
-    #[allow(dead_code)]
-    pub(crate) transform: Option<Spanned<serde_json::Value>>,
-    pub(crate) fix: Option<Spanned<serde_json::Value>>,
-    #[allow(dead_code)]
-    pub(crate) rewriters: Option<Spanned<serde_json::Value>>,
+    pub(crate) transform: Option<BTreeMap<String, Spanned<RawTransform>>>,
+    pub(crate) fix: Option<Spanned<RawFix>>,
+    pub(crate) rewriters: Option<Vec<Spanned<RawRewriter>>>,
     pub(crate) message: Option<String>,
     pub(crate) note: Option<String>,
     pub(crate) severity: Option<Severity>,
@@ -53,8 +50,111 @@ pub(crate) struct RawUtilConfig {
     pub(crate) rule: Spanned<RawRule>,
     pub(crate) constraints: Option<BTreeMap<String, Spanned<RawRule>>>,
     pub(crate) utils: Option<BTreeMap<String, Spanned<RawRule>>>,
-    #[allow(dead_code)]
-    pub(crate) transform: Option<Spanned<serde_json::Value>>,
+    pub(crate) transform: Option<BTreeMap<String, Spanned<RawTransform>>>,
+}
+
+/// A rewriter: a rule with a fix, applied by the `rewrite` transformation.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRewriter {
+    pub(crate) id: Spanned<String>,
+    pub(crate) rule: Spanned<RawRule>,
+    pub(crate) constraints: Option<BTreeMap<String, Spanned<RawRule>>>,
+    pub(crate) utils: Option<BTreeMap<String, Spanned<RawRule>>>,
+    pub(crate) transform: Option<BTreeMap<String, Spanned<RawTransform>>>,
+    pub(crate) fix: Spanned<RawFix>,
+}
+
+/// `fix: "template"`, `fix: {template, expandStart, expandEnd, title}` or a
+/// list of titled fixes (the first is applied).
+#[derive(Debug)]
+pub(crate) enum RawFix {
+    Template(String),
+    Object(Box<RawFixObject>),
+    List(Vec<RawFixObject>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct RawFixObject {
+    pub(crate) template: Spanned<String>,
+    pub(crate) expand_start: Option<Spanned<Box<RawRule>>>,
+    pub(crate) expand_end: Option<Spanned<Box<RawRule>>>,
+    pub(crate) title: Option<String>,
+}
+
+/// A transformation: the object form (`{substring: {...}}`) or ast-grep's
+/// string shorthand (`substring($A, startChar=1)`).
+#[derive(Debug)]
+pub(crate) enum RawTransform {
+    Shorthand(String),
+    Object(Box<RawTransformObject>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct RawTransformObject {
+    pub(crate) substring: Option<RawSubstring>,
+    pub(crate) replace: Option<RawReplace>,
+    pub(crate) convert: Option<RawConvert>,
+    pub(crate) rewrite: Option<RawRewrite>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct RawSubstring {
+    pub(crate) source: String,
+    pub(crate) start_char: Option<i64>,
+    pub(crate) end_char: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct RawReplace {
+    pub(crate) source: String,
+    pub(crate) replace: String,
+    pub(crate) by: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct RawConvert {
+    pub(crate) source: String,
+    pub(crate) to_case: StringCase,
+    pub(crate) separated_by: Option<Vec<Separator>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct RawRewrite {
+    pub(crate) source: String,
+    pub(crate) rewriters: Vec<String>,
+    pub(crate) join_by: Option<String>,
+}
+
+/// Target cases of `convert`, as in ast-grep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum StringCase {
+    LowerCase,
+    UpperCase,
+    Capitalize,
+    CamelCase,
+    SnakeCase,
+    KebabCase,
+    PascalCase,
+}
+
+/// Word separators for `convert`, as in ast-grep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Separator {
+    CaseChange,
+    Dash,
+    Dot,
+    Slash,
+    Space,
+    Underscore,
 }
 
 /// How loudly a rule reports, as in ast-grep.
@@ -309,6 +409,44 @@ scalar_or_map!(
         )),
     },
     |map| RawRule::deserialize(map).map(|rule| RawStopBy::Rule(Box::new(rule)))
+);
+
+/// A fix written as a list of titled fixes.
+impl<'de> Deserialize<'de> for RawFix {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FixVisitor;
+        impl<'de> Visitor<'de> for FixVisitor {
+            type Value = RawFix;
+            fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+                formatter.write_str("a fix template string, a {template, expandStart, expandEnd} object or a list of them")
+            }
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<RawFix, E> {
+                Ok(RawFix::Template(value.to_owned()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawFix, A::Error> {
+                RawFixObject::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(|object| RawFix::Object(Box::new(object)))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut sequence: A) -> Result<RawFix, A::Error> {
+                let mut fixes = Vec::new();
+                while let Some(fix) = sequence.next_element::<RawFixObject>()? {
+                    fixes.push(fix);
+                }
+                Ok(RawFix::List(fixes))
+            }
+        }
+        deserializer.deserialize_any(FixVisitor)
+    }
+}
+
+scalar_or_map!(
+    RawTransform,
+    "a transformation object ({substring|replace|convert|rewrite: ...}) or a string such as `substring($A, startChar=1)`",
+    |scalar| match scalar {
+        Scalar::Text(text) => Ok(RawTransform::Shorthand(text)),
+        Scalar::Number(number) => Err(format!("expected a transformation, found {number}")),
+    },
+    |map| RawTransformObject::deserialize(map).map(|object| RawTransform::Object(Box::new(object)))
 );
 
 scalar_or_map!(

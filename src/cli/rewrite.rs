@@ -1,0 +1,307 @@
+//! `fleetmod rewrite`: apply rule fixes, as a diff, a check or in place.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::Args;
+use serde_json::json;
+
+use super::Failure;
+use super::diff;
+use super::output::{self, ProgressBar};
+use super::scan::{load_rules, parse_size, thread_pool};
+use crate::engine::Scanner;
+use crate::engine::rewrite::{Failure as RewriteFailure, FileRewrite};
+use crate::rule::{Applicability, RuleSet};
+use crate::walk::{self, SkipReason, WalkOptions};
+use crate::write;
+
+#[derive(Debug, Args)]
+pub(crate) struct RewriteArguments {
+    /// Files or folders to rewrite.
+    #[arg(default_value = ".")]
+    paths: Vec<PathBuf>,
+    /// A rule file or a folder of rule files; repeatable. Without it, the
+    /// `ruleDirs` of an sgconfig.yml in the working directory are used.
+    #[arg(short, long = "rules", value_name = "PATH")]
+    rules: Vec<PathBuf>,
+    /// Write the changes to the files (atomically). Without it, print a diff.
+    #[arg(long, conflicts_with = "check")]
+    apply: bool,
+    /// Print nothing but the summary, and exit with 1 if anything would change.
+    #[arg(long)]
+    check: bool,
+    /// Print one JSON object per changed or failed file instead of a diff.
+    #[arg(long)]
+    json: bool,
+    /// Skip files larger than this many bytes (suffixes K, M and G are binary multiples).
+    #[arg(long, value_name = "SIZE", default_value = "5M", value_parser = parse_size)]
+    max_filesize: u64,
+    /// Worker threads (default: one per CPU).
+    #[arg(short, long, value_name = "N")]
+    jobs: Option<usize>,
+    /// Also rewrite files that .gitignore, .ignore or hidden-file rules exclude.
+    #[arg(long)]
+    no_ignore: bool,
+}
+
+pub(crate) fn run(
+    arguments: RewriteArguments,
+    stdout_colors: bool,
+    stderr_colors: bool,
+) -> Result<(), Failure> {
+    let (rules, _) = load_rules(&arguments.rules)?;
+    if !rules.rules.iter().any(|rule| rule.fix.is_some()) {
+        eprintln!("warning: no loaded rule has a `fix`; nothing can change");
+    }
+    let scanner = Scanner::new(&rules);
+    let pool = thread_pool(arguments.jobs)?;
+    let options = WalkOptions {
+        languages: scanner.languages().collect(),
+        respect_ignores: !arguments.no_ignore,
+        threads: pool.current_num_threads(),
+    };
+    let files =
+        walk::find(&arguments.paths, &options).map_err(|error| Failure::Input(error.into()))?;
+    let progress = ProgressBar::new("rewriting");
+    let results = pool.install(|| {
+        walk::process(&files, arguments.max_filesize, &progress, |file, text| {
+            let rewrite = scanner.rewrite(file.language, &file.relative, text);
+            let original = (rewrite.output.is_some()).then(|| text.to_owned());
+            (rewrite, original)
+        })
+    });
+
+    let mut summary = Summary::default();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    for (file, result) in files.iter().zip(results) {
+        let (rewrite, original) = match result {
+            Err(reason) => {
+                *summary.skipped.entry(reason).or_default() += 1;
+                continue;
+            }
+            Ok(found) => found,
+        };
+        summary.scanned += 1;
+        let path = file.path.to_string_lossy().replace('\\', "/");
+        summary.record(&path, &rewrite, &rules);
+        if arguments.json {
+            if rewrite.output.is_some() || rewrite.failure.is_some() || !rewrite.dropped.is_empty()
+            {
+                write_json(&mut out, &path, &rewrite, &rules).context("failed to write output")?;
+            }
+        } else if !arguments.apply
+            && !arguments.check
+            && let (Some(new), Some(old)) = (&rewrite.output, &original)
+        {
+            diff::write_diff(
+                &mut out,
+                &path,
+                old,
+                new,
+                &rewrite.applied,
+                &rules,
+                stdout_colors,
+            )
+            .context("failed to write output")?;
+        }
+        if arguments.apply
+            && let Some(new) = &rewrite.output
+        {
+            let root = root_of(&file.path, &arguments.paths);
+            if let Err(error) = write::replace_file(&file.path, &root, new) {
+                summary.write_errors.push(format!("{path}: {error}"));
+            }
+        }
+    }
+    out.flush().context("failed to write output")?;
+    drop(out);
+    summary.print(&rules, arguments.apply, stderr_colors);
+    if !summary.write_errors.is_empty() {
+        return Err(Failure::Input(anyhow::anyhow!(
+            "{} file(s) could not be written",
+            summary.write_errors.len()
+        )));
+    }
+    if arguments.check && summary.changed > 0 {
+        return Err(Failure::Check);
+    }
+    Ok(())
+}
+
+/// The argument root a found file came from, which writes must stay inside:
+/// the folder argument, or the folder of a file argument.
+fn root_of(path: &Path, roots: &[PathBuf]) -> PathBuf {
+    let folder = |path: &Path| match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    match roots
+        .iter()
+        .filter(|root| path.starts_with(root))
+        .max_by_key(|root| root.as_os_str().len())
+    {
+        Some(root) if root.is_file() => folder(root),
+        Some(root) => root.clone(),
+        None => folder(path),
+    }
+}
+
+fn write_json(
+    out: &mut impl Write,
+    path: &str,
+    rewrite: &FileRewrite,
+    rules: &RuleSet,
+) -> std::io::Result<()> {
+    let edits: Vec<serde_json::Value> = rewrite
+        .applied
+        .iter()
+        .map(|edit| {
+            json!({
+                "rule_id": rules.rules[edit.rule].id,
+                "applicability": applicability(edit.applicability),
+                "line": edit.position.line,
+                "column": edit.position.column,
+                "original": edit.original,
+                "replacement": edit.replacement,
+                "note": edit.note,
+            })
+        })
+        .collect();
+    let dropped: Vec<serde_json::Value> = rewrite
+        .dropped
+        .iter()
+        .map(|edit| {
+            json!({
+                "rule_id": rules.rules[edit.rule].id,
+                "line": edit.position.line,
+                "column": edit.position.column,
+                "reason": edit.reason,
+            })
+        })
+        .collect();
+    let failure = rewrite
+        .failure
+        .as_ref()
+        .map(|failure| failure_text(failure, rules));
+    let object = json!({
+        "path": path,
+        "changed": rewrite.output.is_some(),
+        "passes": rewrite.passes,
+        "edits": edits,
+        "dropped": dropped,
+        "failure": failure,
+    });
+    serde_json::to_writer(&mut *out, &object)?;
+    writeln!(out)
+}
+
+fn applicability(applicability: Applicability) -> &'static str {
+    match applicability {
+        Applicability::Safe => "safe",
+        Applicability::Review => "review",
+    }
+}
+
+fn failure_text(failure: &RewriteFailure, rules: &RuleSet) -> String {
+    let (what, indices) = match failure {
+        RewriteFailure::Oscillation { rules } => ("the rules undo each other's changes", rules),
+        RewriteFailure::NoConvergence { rules } => {
+            ("the rules keep changing the file after 10 passes", rules)
+        }
+    };
+    let ids: Vec<&str> = indices
+        .iter()
+        .map(|&index| rules.rules[index].id.as_str())
+        .collect();
+    format!("left unchanged: {what} ({})", ids.join(", "))
+}
+
+#[derive(Default)]
+struct Summary {
+    scanned: usize,
+    changed: usize,
+    skipped: BTreeMap<SkipReason, usize>,
+    per_rule: BTreeMap<String, usize>,
+    review: Vec<String>,
+    dropped: Vec<String>,
+    failures: Vec<String>,
+    write_errors: Vec<String>,
+}
+
+impl Summary {
+    fn record(&mut self, path: &str, rewrite: &FileRewrite, rules: &RuleSet) {
+        if rewrite.output.is_some() {
+            self.changed += 1;
+        }
+        for edit in &rewrite.applied {
+            let id = &rules.rules[edit.rule].id;
+            *self.per_rule.entry(id.clone()).or_default() += 1;
+            if edit.applicability == Applicability::Review {
+                let note = edit
+                    .note
+                    .as_deref()
+                    .map(|note| format!(": {note}"))
+                    .unwrap_or_default();
+                self.review.push(format!(
+                    "{path}:{}:{} {id}{note}",
+                    edit.position.line, edit.position.column
+                ));
+            }
+        }
+        for edit in &rewrite.dropped {
+            let id = &rules.rules[edit.rule].id;
+            self.dropped.push(format!(
+                "{path}:{}:{} {id}: {}",
+                edit.position.line, edit.position.column, edit.reason
+            ));
+        }
+        if let Some(failure) = &rewrite.failure {
+            self.failures
+                .push(format!("{path}: {}", failure_text(failure, rules)));
+        }
+    }
+
+    fn print(&self, _rules: &RuleSet, applied: bool, colors: bool) {
+        let edits: usize = self.per_rule.values().sum();
+        let skipped: usize = self.skipped.values().sum();
+        let verb = if applied { "changed" } else { "would change" };
+        let mut line = format!("scanned {} files, {verb} {}", self.scanned, self.changed);
+        if skipped > 0 {
+            let reasons: Vec<String> = self
+                .skipped
+                .iter()
+                .map(|(reason, count)| format!("{count} {}", reason.describe()))
+                .collect();
+            line.push_str(&format!(", skipped {skipped} ({})", reasons.join(", ")));
+        }
+        line.push_str(&format!(
+            "; {edits} edits, {} for review, {} dropped",
+            self.review.len(),
+            self.dropped.len()
+        ));
+        eprintln!("{}", output::bold(&line, colors));
+        let width = self.per_rule.keys().map(String::len).max().unwrap_or(0);
+        for (rule, count) in &self.per_rule {
+            eprintln!("  {rule:<width$}  {count}");
+        }
+        let sections = [
+            ("review (applied, needs a human look)", &self.review),
+            ("dropped (would have broken the file)", &self.dropped),
+            ("not converged", &self.failures),
+            ("not written", &self.write_errors),
+        ];
+        for (title, items) in sections {
+            if items.is_empty() {
+                continue;
+            }
+            eprintln!("{}", output::bold(&format!("{title}:"), colors));
+            for item in items {
+                eprintln!("  {item}");
+            }
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! Edits as data, and the one pure function that applies them.
+//!
+//! An [`Edit`] replaces a byte range with new text on behalf of a rule.
+//! [`apply`] sorts edits by position, drops exact duplicates, applies every
+//! edit that does not overlap one already taken, and reports the rest as
+//! deferred: they are not merged, because a later pass over the new text
+//! finds them again if they still apply.
+
+use std::ops::Range;
+
+use crate::rule::Applicability;
+
+/// A replacement of `range` by `replacement`, proposed by rule `rule`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Edit {
+    pub range: Range<usize>,
+    pub replacement: String,
+    /// Index of the rule in [`crate::rule::RuleSet::rules`].
+    pub rule: usize,
+    pub applicability: Applicability,
+    /// Why the edit needs review, beyond its rule's applicability.
+    pub note: Option<String>,
+}
+
+/// The result of applying edits to a text.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Application {
+    pub text: String,
+    /// Indices (into the input slice) of the edits applied, by position.
+    pub applied: Vec<usize>,
+    /// Indices of the edits that overlapped an applied one.
+    pub deferred: Vec<usize>,
+    /// Indices of the edits identical to an applied one.
+    pub duplicates: Vec<usize>,
+}
+
+fn overlaps(a: &Range<usize>, b: &Range<usize>) -> bool {
+    // Two insertions at one point conflict too: their order would be arbitrary.
+    (a.start < b.end && b.start < a.end) || (a.start == b.start && a.is_empty() && b.is_empty())
+}
+
+/// Applies the non-overlapping edits of `edits` to `source`.
+pub fn apply(source: &str, edits: &[Edit]) -> Application {
+    let mut order: Vec<usize> = (0..edits.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (x, y) = (&edits[a], &edits[b]);
+        (x.range.start, x.range.end, x.rule, &x.replacement).cmp(&(
+            y.range.start,
+            y.range.end,
+            y.rule,
+            &y.replacement,
+        ))
+    });
+    let mut applied: Vec<usize> = Vec::new();
+    let mut deferred = Vec::new();
+    let mut duplicates = Vec::new();
+    for index in order {
+        let edit = &edits[index];
+        let valid = edit.range.start <= edit.range.end
+            && edit.range.end <= source.len()
+            && source.is_char_boundary(edit.range.start)
+            && source.is_char_boundary(edit.range.end);
+        if !valid {
+            deferred.push(index);
+            continue;
+        }
+        if let Some(&last) = applied.last() {
+            let taken = &edits[last];
+            if taken.range == edit.range && taken.replacement == edit.replacement {
+                duplicates.push(index);
+                continue;
+            }
+            if overlaps(&taken.range, &edit.range) {
+                deferred.push(index);
+                continue;
+            }
+        }
+        applied.push(index);
+    }
+    let mut text = String::with_capacity(source.len());
+    let mut position = 0;
+    for &index in &applied {
+        let edit = &edits[index];
+        text.push_str(&source[position..edit.range.start]);
+        text.push_str(&edit.replacement);
+        position = edit.range.end;
+    }
+    text.push_str(&source[position..]);
+    Application {
+        text,
+        applied,
+        deferred,
+        duplicates,
+    }
+}
+
+/// Where byte `position` of the old text lies after the edits at `applied`
+/// (sorted, non-overlapping) were made. A position inside a replaced range
+/// moves to the start of its replacement.
+pub fn map_position(position: usize, edits: &[Edit], applied: &[usize]) -> usize {
+    let mut shift: isize = 0;
+    for &index in applied {
+        let edit = &edits[index];
+        if edit.range.start >= position && !(edit.range.is_empty() && edit.range.start == position)
+        {
+            break;
+        }
+        if position < edit.range.end {
+            return (edit.range.start as isize + shift) as usize;
+        }
+        shift += edit.replacement.len() as isize - edit.range.len() as isize;
+    }
+    (position as isize + shift) as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn edit(range: Range<usize>, replacement: &str, rule: usize) -> Edit {
+        Edit {
+            range,
+            replacement: replacement.to_owned(),
+            rule,
+            applicability: Applicability::Safe,
+            note: None,
+        }
+    }
+
+    #[test]
+    fn edits_apply_in_position_order() {
+        let source = "a + b + c";
+        let edits = [edit(8..9, "z", 0), edit(0..1, "x", 0), edit(4..5, "y", 1)];
+        let result = apply(source, &edits);
+        assert_eq!(result.text, "x + y + z");
+        assert_eq!(result.applied, vec![1, 2, 0]);
+        assert!(result.deferred.is_empty());
+    }
+
+    #[test]
+    fn identical_edits_are_deduplicated_and_overlaps_deferred() {
+        let source = "foo(bar(x))";
+        let edits = [
+            edit(0..11, "outer", 0),
+            edit(0..11, "outer", 0),
+            edit(4..10, "inner", 1),
+            edit(0..11, "other", 1),
+        ];
+        let result = apply(source, &edits);
+        assert_eq!(result.text, "outer");
+        assert_eq!(result.applied, vec![0]);
+        assert_eq!(result.duplicates, vec![1]);
+        assert_eq!(result.deferred, vec![3, 2]);
+    }
+
+    #[test]
+    fn insertions_at_one_point_conflict_but_touching_edits_do_not() {
+        let source = "ab";
+        let result = apply(
+            source,
+            &[
+                edit(1..1, "X", 0),
+                edit(1..1, "Y", 1),
+                edit(0..1, "A", 2),
+                edit(1..2, "B", 3),
+            ],
+        );
+        assert_eq!(result.text, "AXB");
+        assert_eq!(result.deferred, vec![1]);
+    }
+
+    #[test]
+    fn invalid_ranges_are_never_applied() {
+        let source = "é";
+        let result = apply(source, &[edit(1..2, "x", 0), edit(0..9, "y", 0)]);
+        assert_eq!(result.text, "é");
+        assert_eq!(result.deferred.len(), 2);
+    }
+
+    #[test]
+    fn positions_map_through_edits() {
+        let source = "aa bb cc";
+        let edits = [edit(0..2, "xxxx", 0), edit(3..5, "", 0)];
+        let applied = apply(source, &edits).applied;
+        assert_eq!(map_position(0, &edits, &applied), 0);
+        assert_eq!(map_position(1, &edits, &applied), 0);
+        assert_eq!(map_position(2, &edits, &applied), 4);
+        assert_eq!(map_position(4, &edits, &applied), 5);
+        assert_eq!(map_position(6, &edits, &applied), 6);
+    }
+}

@@ -1,0 +1,323 @@
+//! The fix loop for one file: passes of edits that never break the file.
+//!
+//! Each pass scans the current text, applies every non-overlapping edit and
+//! re-parses the result. If the parse got worse (more ERROR nodes, or more
+//! MISSING nodes of some kind, than the pass started with), the offending
+//! edits are found — per rule first, then per edit — and dropped, keeping
+//! the rest. Passes repeat until nothing changes. If the text returns to an
+//! earlier state (the rules oscillate) or ten passes are not enough, the
+//! file is left as it was and the failure is reported with its rules.
+//! A UTF-8 byte order mark, the line endings and the presence or absence of
+//! a final newline are preserved.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use tree_sitter::Tree;
+
+use super::edit::{self, Edit};
+use super::evaluate;
+use super::indent::Style;
+use super::{LineColumn, Scanner, char_column};
+use crate::lang::{self, Language};
+use crate::rule::Applicability;
+
+/// The most passes a file gets before its rules are said not to converge.
+pub const MAX_PASSES: usize = 10;
+
+const BOM: &str = "\u{feff}";
+
+/// An edit that was applied.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppliedEdit {
+    /// Index of the rule in [`crate::rule::RuleSet::rules`].
+    pub rule: usize,
+    pub applicability: Applicability,
+    pub note: Option<String>,
+    /// Where the replacement starts in the final text.
+    pub position: LineColumn,
+    /// The text that was replaced, and its replacement.
+    pub original: String,
+    pub replacement: String,
+}
+
+/// An edit that was dropped because it made the file parse worse.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DroppedEdit {
+    pub rule: usize,
+    /// Where the edit would have started, in the final text.
+    pub position: LineColumn,
+    pub reason: String,
+}
+
+/// Why a file was left unchanged although rules wanted to change it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// The text came back to an earlier state.
+    Oscillation { rules: Vec<usize> },
+    /// Rules still changed the text after [`MAX_PASSES`] passes.
+    NoConvergence { rules: Vec<usize> },
+}
+
+/// The outcome of rewriting one file.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FileRewrite {
+    /// The new text, when it differs from the old.
+    pub output: Option<String>,
+    pub applied: Vec<AppliedEdit>,
+    pub dropped: Vec<DroppedEdit>,
+    pub failure: Option<Failure>,
+    pub passes: usize,
+}
+
+/// Counts of ERROR nodes and of MISSING nodes per kind.
+type ErrorProfile = BTreeMap<String, usize>;
+
+fn error_profile(tree: &Tree) -> ErrorProfile {
+    let mut profile = ErrorProfile::new();
+    if !tree.root_node().has_error() {
+        return profile;
+    }
+    for node in evaluate::pre_order(tree.root_node()) {
+        if node.is_error() {
+            *profile.entry("ERROR".to_owned()).or_default() += 1;
+        } else if node.is_missing() {
+            *profile
+                .entry(format!("MISSING `{}`", node.kind()))
+                .or_default() += 1;
+        }
+    }
+    profile
+}
+
+/// What got worse from `before` to `after`, if anything.
+fn regression(before: &ErrorProfile, after: &ErrorProfile) -> Option<String> {
+    let worse: Vec<String> = after
+        .iter()
+        .filter(|(key, count)| **count > before.get(*key).copied().unwrap_or(0))
+        .map(|(key, count)| format!("{key} +{}", count - before.get(key).copied().unwrap_or(0)))
+        .collect();
+    (!worse.is_empty()).then(|| format!("the result would not parse ({})", worse.join(", ")))
+}
+
+/// One pass: the edits offered and the indices of those applied.
+struct Pass {
+    text: String,
+    edits: Vec<Edit>,
+    applied: Vec<usize>,
+    dropped: Vec<(usize, String)>,
+}
+
+impl Scanner<'_> {
+    /// Rewrites one source text with every rule that has a fix.
+    pub fn rewrite(&self, language: Language, path: &Path, source: &str) -> FileRewrite {
+        let (bom, body) = match source.strip_prefix(BOM) {
+            Some(body) => (BOM, body),
+            None => ("", source),
+        };
+        let style = Style::detect(body);
+        let mut text = body.to_owned();
+        let mut history: Vec<String> = vec![text.clone()];
+        let mut passes: Vec<Pass> = Vec::new();
+        for pass in 0..=MAX_PASSES {
+            let Some(tree) = lang::parse(language, &text) else {
+                break;
+            };
+            let edits = self.edits(language, path, &text, &tree, &style);
+            if edits.is_empty() {
+                break;
+            }
+            let before = error_profile(&tree);
+            let (applied, dropped) = safe_edits(language, &text, &edits, &before);
+            let next = edit::apply(&text, &select(&edits, &applied)).text;
+            let changed = next != text;
+            if changed && pass == MAX_PASSES {
+                let rules = rules_of(&edits, &applied);
+                return unchanged(passes.len(), Failure::NoConvergence { rules });
+            }
+            passes.push(Pass {
+                text: std::mem::replace(&mut text, next),
+                edits,
+                applied,
+                dropped,
+            });
+            if !changed {
+                break;
+            }
+            if let Some(earlier) = history.iter().position(|seen| *seen == text) {
+                let rules: BTreeSet<usize> = passes[earlier..]
+                    .iter()
+                    .flat_map(|pass| rules_of(&pass.edits, &pass.applied))
+                    .collect();
+                return unchanged(
+                    passes.len(),
+                    Failure::Oscillation {
+                        rules: rules.into_iter().collect(),
+                    },
+                );
+            }
+            history.push(text.clone());
+        }
+        let final_newline = body.ends_with('\n');
+        if text != body {
+            if final_newline && !text.ends_with('\n') {
+                text.push_str(if style.crlf { "\r\n" } else { "\n" });
+            } else if !final_newline && text.ends_with('\n') && !body.is_empty() {
+                text.pop();
+                if text.ends_with('\r') {
+                    text.pop();
+                }
+            }
+        }
+        let (applied, dropped) = report(&passes, &text);
+        let output = (text != body).then(|| format!("{bom}{text}"));
+        FileRewrite {
+            output,
+            applied,
+            dropped,
+            failure: None,
+            passes: passes.len(),
+        }
+    }
+}
+
+fn unchanged(passes: usize, failure: Failure) -> FileRewrite {
+    FileRewrite {
+        output: None,
+        applied: Vec::new(),
+        dropped: Vec::new(),
+        failure: Some(failure),
+        passes,
+    }
+}
+
+/// The distinct rules of some edits, in order.
+fn rules_of(edits: &[Edit], indices: &[usize]) -> Vec<usize> {
+    let rules: BTreeSet<usize> = indices.iter().map(|&index| edits[index].rule).collect();
+    rules.into_iter().collect()
+}
+
+fn select(edits: &[Edit], indices: &[usize]) -> Vec<Edit> {
+    indices.iter().map(|&index| edits[index].clone()).collect()
+}
+
+/// The edits to apply this pass (indices, by position) and the edits
+/// dropped because they made the text parse worse (index, reason).
+fn safe_edits(
+    language: Language,
+    text: &str,
+    edits: &[Edit],
+    before: &ErrorProfile,
+) -> (Vec<usize>, Vec<(usize, String)>) {
+    let candidates = edit::apply(text, edits).applied;
+    let check = |indices: &[usize]| -> Option<String> {
+        let result = edit::apply(text, &select(edits, indices)).text;
+        let tree = lang::parse(language, &result)?;
+        regression(before, &error_profile(&tree))
+    };
+    if check(&candidates).is_none() {
+        return (candidates, Vec::new());
+    }
+    // Per rule first, then per edit within a rule that breaks the text.
+    let mut rules: Vec<usize> = candidates.iter().map(|&index| edits[index].rule).collect();
+    rules.sort_unstable();
+    rules.dedup();
+    let mut accepted: Vec<usize> = Vec::new();
+    let mut dropped = Vec::new();
+    for rule in rules {
+        let group: Vec<usize> = candidates
+            .iter()
+            .copied()
+            .filter(|&index| edits[index].rule == rule)
+            .collect();
+        let mut trial = accepted.clone();
+        trial.extend(&group);
+        if check(&trial).is_none() {
+            accepted = trial;
+            continue;
+        }
+        for index in group {
+            let mut trial = accepted.clone();
+            trial.push(index);
+            match check(&trial) {
+                None => accepted.push(index),
+                Some(reason) => dropped.push((index, reason)),
+            }
+        }
+    }
+    accepted.sort_by_key(|&index| (edits[index].range.start, edits[index].range.end));
+    (accepted, dropped)
+}
+
+/// Applied and dropped edits with their positions in the final text.
+fn report(passes: &[Pass], final_text: &str) -> (Vec<AppliedEdit>, Vec<DroppedEdit>) {
+    let mut applied = Vec::new();
+    let mut dropped = Vec::new();
+    for (number, pass) in passes.iter().enumerate() {
+        let chosen = select(&pass.edits, &pass.applied);
+        let order: Vec<usize> = (0..chosen.len()).collect();
+        // Position of a byte of this pass's text in the final text.
+        let forward = |position: usize, inside_this_pass: bool| {
+            let mut position = if inside_this_pass {
+                edit::map_position(position, &chosen, &order)
+            } else {
+                position
+            };
+            for later in &passes[number + 1..] {
+                let later_chosen = select(&later.edits, &later.applied);
+                let later_order: Vec<usize> = (0..later_chosen.len()).collect();
+                position = edit::map_position(position, &later_chosen, &later_order);
+            }
+            line_column(final_text, position)
+        };
+        for edit in &chosen {
+            applied.push(AppliedEdit {
+                rule: edit.rule,
+                applicability: edit.applicability,
+                note: edit.note.clone(),
+                position: forward(edit.range.start, true),
+                original: pass
+                    .text
+                    .get(edit.range.clone())
+                    .unwrap_or_default()
+                    .to_owned(),
+                replacement: edit.replacement.clone(),
+            });
+        }
+        for (index, reason) in &pass.dropped {
+            dropped.push(DroppedEdit {
+                rule: pass.edits[*index].rule,
+                position: forward(pass.edits[*index].range.start, true),
+                reason: reason.clone(),
+            });
+        }
+    }
+    (applied, dropped)
+}
+
+fn line_column(text: &str, byte: usize) -> LineColumn {
+    let byte = byte.min(text.len());
+    LineColumn {
+        line: text[..byte].matches('\n').count() + 1,
+        column: char_column(text, byte) + 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regressions_count_error_and_missing_kinds() {
+        let before = ErrorProfile::from([("ERROR".to_owned(), 1)]);
+        let same = ErrorProfile::from([("ERROR".to_owned(), 1)]);
+        let fewer = ErrorProfile::new();
+        let worse = ErrorProfile::from([("ERROR".to_owned(), 1), ("MISSING `)`".to_owned(), 1)]);
+        assert_eq!(regression(&before, &same), None);
+        assert_eq!(regression(&before, &fewer), None);
+        assert_eq!(
+            regression(&before, &worse).as_deref(),
+            Some("the result would not parse (MISSING `)` +1)")
+        );
+    }
+}
