@@ -10,5 +10,6 @@ pub mod engine;
 pub mod lang;
 pub mod progress;
 pub mod rule;
+pub mod ruletest;
 pub mod walk;
 pub mod write;

@@ -10,6 +10,7 @@ mod diff;
 mod output;
 mod rewrite;
 mod scan;
+mod test;
 
 use std::ffi::OsString;
 use std::io::IsTerminal;
@@ -34,6 +35,8 @@ enum Command {
     Scan(scan::ScanArguments),
     /// Apply the fixes of rules: print a diff, check, or write the files.
     Rewrite(rewrite::RewriteArguments),
+    /// Run rule test cases (valid/invalid snippets) and fix fixtures.
+    Test(test::TestArguments),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -97,6 +100,7 @@ where
     let result = match arguments.command {
         Command::Scan(scan) => scan::run(scan, stdout_colors, stderr_colors),
         Command::Rewrite(rewrite) => rewrite::run(rewrite, stdout_colors, stderr_colors),
+        Command::Test(test) => test::run(test, stdout_colors),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -38,6 +38,10 @@ pub(crate) fn bold(text: &str, colors: bool) -> String {
     paint(text, BOLD, colors)
 }
 
+pub(crate) fn failed(text: &str, colors: bool) -> String {
+    paint(text, ERROR, colors)
+}
+
 /// Prints an error and its causes to stderr.
 pub(crate) fn print_error(error: &anyhow::Error, colors: bool) {
     let label = paint("error:", ERROR, colors);
@@ -57,8 +61,10 @@ pub(crate) fn print_error(error: &anyhow::Error, colors: bool) {
     }
 }
 
-/// Replaces `$NAME` and `$$$NAME` in a rule message with captured text.
-pub(crate) fn interpolate(message: &str, captures: &[Capture], source: &str) -> String {
+/// Replaces `$NAME` and `$$$NAME` in a rule message with captured or
+/// transformed text.
+pub(crate) fn interpolate(message: &str, found: &Match, source: &str) -> String {
+    let captures = &found.captures;
     let mut result = String::with_capacity(message.len());
     let mut rest = message;
     while let Some(position) = rest.find('$') {
@@ -72,12 +78,20 @@ pub(crate) fn interpolate(message: &str, captures: &[Capture], source: &str) -> 
         let capture = captures
             .iter()
             .find(|capture| capture.name == name && !name.is_empty());
-        match capture {
-            Some(capture) => {
+        let transformed = found
+            .transformed
+            .iter()
+            .find(|(known, _)| *known == name && !name.is_empty());
+        match (capture, transformed) {
+            (Some(capture), _) => {
                 result.push_str(&capture_text(capture, source));
                 rest = &after[dollars + name.len()..];
             }
-            None => {
+            (None, Some((_, text))) => {
+                result.push_str(text);
+                rest = &after[dollars + name.len()..];
+            }
+            (None, None) => {
                 result.push('$');
                 rest = &after[1..];
             }
@@ -108,7 +122,7 @@ pub(crate) fn write_human_match(
 ) -> io::Result<()> {
     let start = found.span.start;
     let location = format!("{}:{}:{}", path.display(), start.line, start.column);
-    let message = interpolate(&rule.message, &found.captures, source);
+    let message = interpolate(&rule.message, found, source);
     let severity = match rule.severity {
         Severity::Error | Severity::Warning => format!("{} ", rule.severity.as_str()),
         _ => String::new(),
@@ -200,10 +214,15 @@ pub(crate) fn write_json_match(
         "rule_id": rule.id,
         "language": rule.language.name(),
         "severity": rule.severity.as_str(),
-        "message": interpolate(&rule.message, &found.captures, source),
+        "message": interpolate(&rule.message, found, source),
         "text": text(&found.span),
         "range": span_json(&found.span),
         "metavariables": metavariables,
+        "transformed": found
+            .transformed
+            .iter()
+            .map(|(name, text)| (name.clone(), serde_json::Value::String(text.clone())))
+            .collect::<serde_json::Map<String, serde_json::Value>>(),
     });
     serde_json::to_writer(&mut *out, &object)?;
     writeln!(out)
@@ -264,15 +283,21 @@ mod tests {
     }
 
     #[test]
-    fn messages_interpolate_captures() {
+    fn messages_interpolate_captures_and_transforms() {
         let source = "foo(bar, baz)";
-        let captures = [capture("F", 0..3, false), capture("ARGS", 4..12, true)];
+        let found = Match {
+            rule: 0,
+            span: capture("M", 0..13, false).spans.remove(0),
+            captures: vec![capture("F", 0..3, false), capture("ARGS", 4..12, true)],
+            transformed: vec![("NEW".to_owned(), "qux".to_owned())],
+        };
         assert_eq!(
-            interpolate("call $F with $$$ARGS", &captures, source),
+            interpolate("call $F with $$$ARGS", &found, source),
             "call foo with bar, baz"
         );
+        assert_eq!(interpolate("use $NEW", &found, source), "use qux");
         assert_eq!(
-            interpolate("costs $5 and $UNKNOWN", &captures, source),
+            interpolate("costs $5 and $UNKNOWN", &found, source),
             "costs $5 and $UNKNOWN"
         );
     }

@@ -169,7 +169,7 @@ fn render_template(
 }
 
 /// Runs a rule's transformations; results are keyed by name.
-fn run_transforms<'r, 't>(
+pub(crate) fn run_transforms<'r, 't>(
     transforms: &'r [Transform],
     rewriters: &'r [Rewriter],
     env: &Env<'r, 't>,

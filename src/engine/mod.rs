@@ -63,6 +63,8 @@ pub struct Match {
     pub rule: usize,
     pub span: Span,
     pub captures: Vec<Capture>,
+    /// The results of the rule's transformations, by name.
+    pub transformed: Vec<(String, String)>,
 }
 
 /// The result of scanning one file.
@@ -79,6 +81,17 @@ struct LanguageScanner<'r> {
     rules: Vec<(usize, &'r Rule)>,
     candidates: Candidates,
     prefilter: Prefilter,
+}
+
+/// Which rules a scan or rewrite uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Selection {
+    /// Every rule whose `files`/`ignores` globs admit the path.
+    All,
+    /// Every rule with a fix whose globs admit the path.
+    Fixes,
+    /// One rule (by index in the rule set), whatever its globs.
+    Rule(usize),
 }
 
 /// Rules prepared for scanning many files.
@@ -118,6 +131,11 @@ impl<'r> Scanner<'r> {
         }
     }
 
+    /// The rules this scanner applies.
+    pub fn rule_set(&self) -> &'r RuleSet {
+        self.rule_set
+    }
+
     /// The languages that have at least one rule.
     pub fn languages(&self) -> impl Iterator<Item = Language> + '_ {
         self.languages.iter().map(|scanner| scanner.language)
@@ -130,17 +148,22 @@ impl<'r> Scanner<'r> {
     }
 
     /// Which of a language's rules may match this file: the prefilter found
-    /// their literals, their globs admit the path, and (for rewriting) they
-    /// have a fix.
+    /// their literals, and the selection takes them (by their globs, by
+    /// having a fix, or by being the one rule under test).
     fn enabled(
         scanner: &LanguageScanner<'r>,
         path: &Path,
         source: &str,
-        fixes_only: bool,
+        selection: Selection,
     ) -> Vec<bool> {
         let mut enabled = scanner.prefilter.enabled(source.as_bytes());
-        for (flag, (_, rule)) in enabled.iter_mut().zip(&scanner.rules) {
-            *flag = *flag && rule.applies_to(path) && (!fixes_only || rule.fix.is_some());
+        for (flag, (index, rule)) in enabled.iter_mut().zip(&scanner.rules) {
+            let selected = match selection {
+                Selection::All => rule.applies_to(path),
+                Selection::Fixes => rule.applies_to(path) && rule.fix.is_some(),
+                Selection::Rule(only) => *index == only,
+            };
+            *flag = *flag && selected;
         }
         enabled
     }
@@ -167,10 +190,26 @@ impl<'r> Scanner<'r> {
     /// Scans one source text. `path` (relative to the scanned root) selects
     /// the rules whose `files`/`ignores` globs admit it.
     pub fn scan(&self, language: Language, path: &Path, source: &str) -> FileMatches {
+        self.scan_selected(language, path, source, Selection::All)
+    }
+
+    /// Scans a source text with one rule only, ignoring its globs (for rule tests).
+    pub fn scan_rule(&self, rule: usize, source: &str) -> FileMatches {
+        let language = self.rule_set.rules[rule].language;
+        self.scan_selected(language, Path::new(""), source, Selection::Rule(rule))
+    }
+
+    fn scan_selected(
+        &self,
+        language: Language,
+        path: &Path,
+        source: &str,
+        selection: Selection,
+    ) -> FileMatches {
         let Some(scanner) = self.language(language) else {
             return FileMatches::default();
         };
-        let enabled = Self::enabled(scanner, path, source, false);
+        let enabled = Self::enabled(scanner, path, source, selection);
         if !enabled.contains(&true) {
             return FileMatches::default();
         }
@@ -178,14 +217,37 @@ impl<'r> Scanner<'r> {
             return FileMatches::default();
         };
         let context = Context::new(source, tree.root_node(), &self.rule_set.globals.rules);
+        let mut style: Option<Style> = None;
         let mut matches = Vec::new();
-        self.visit_matches(scanner, &enabled, &context, |rule_index, _, node, env| {
-            matches.push(Match {
-                rule: rule_index,
-                span: span(node, source),
-                captures: captures(env, source),
-            });
-        });
+        self.visit_matches(
+            scanner,
+            &enabled,
+            &context,
+            |rule_index, rule, node, env| {
+                let transformed = if rule.transforms.is_empty() {
+                    Vec::new()
+                } else {
+                    let style = style.get_or_insert_with(|| Style::detect(source));
+                    let fix_context = FixContext {
+                        evaluation: &context,
+                        style,
+                    };
+                    let mut results: Vec<(String, String)> =
+                        fix::run_transforms(&rule.transforms, &rule.rewriters, env, &fix_context)
+                            .into_iter()
+                            .map(|(name, text)| (name.to_owned(), text))
+                            .collect();
+                    results.sort();
+                    results
+                };
+                matches.push(Match {
+                    rule: rule_index,
+                    span: span(node, source),
+                    captures: captures(env, source),
+                    transformed,
+                });
+            },
+        );
         let ids = |found: &Match| self.rule_set.rules[found.rule].id.as_str();
         matches.sort_by(|a, b| {
             (a.span.bytes.start, a.span.bytes.end, ids(a)).cmp(&(
@@ -210,11 +272,12 @@ impl<'r> Scanner<'r> {
         source: &str,
         tree: &Tree,
         style: &Style,
+        selection: Selection,
     ) -> Vec<Edit> {
         let Some(scanner) = self.language(language) else {
             return Vec::new();
         };
-        let enabled = Self::enabled(scanner, path, source, true);
+        let enabled = Self::enabled(scanner, path, source, selection);
         if !enabled.contains(&true) {
             return Vec::new();
         }

@@ -18,7 +18,7 @@ use tree_sitter::Tree;
 use super::edit::{self, Edit};
 use super::evaluate;
 use super::indent::Style;
-use super::{LineColumn, Scanner, char_column};
+use super::{LineColumn, Scanner, Selection, char_column};
 use crate::lang::{self, Language};
 use crate::rule::Applicability;
 
@@ -71,9 +71,10 @@ pub struct FileRewrite {
 }
 
 /// Counts of ERROR nodes and of MISSING nodes per kind.
-type ErrorProfile = BTreeMap<String, usize>;
+pub type ErrorProfile = BTreeMap<String, usize>;
 
-fn error_profile(tree: &Tree) -> ErrorProfile {
+/// The syntax errors of a tree, counted by kind.
+pub fn error_profile(tree: &Tree) -> ErrorProfile {
     let mut profile = ErrorProfile::new();
     if !tree.root_node().has_error() {
         return profile;
@@ -91,7 +92,7 @@ fn error_profile(tree: &Tree) -> ErrorProfile {
 }
 
 /// What got worse from `before` to `after`, if anything.
-fn regression(before: &ErrorProfile, after: &ErrorProfile) -> Option<String> {
+pub fn regression(before: &ErrorProfile, after: &ErrorProfile) -> Option<String> {
     let worse: Vec<String> = after
         .iter()
         .filter(|(key, count)| **count > before.get(*key).copied().unwrap_or(0))
@@ -111,6 +112,22 @@ struct Pass {
 impl Scanner<'_> {
     /// Rewrites one source text with every rule that has a fix.
     pub fn rewrite(&self, language: Language, path: &Path, source: &str) -> FileRewrite {
+        self.rewrite_selected(language, path, source, Selection::Fixes)
+    }
+
+    /// Rewrites one source text with one rule only, ignoring its globs.
+    pub fn rewrite_rule(&self, rule: usize, source: &str) -> FileRewrite {
+        let language = self.rule_set().rules[rule].language;
+        self.rewrite_selected(language, Path::new(""), source, Selection::Rule(rule))
+    }
+
+    fn rewrite_selected(
+        &self,
+        language: Language,
+        path: &Path,
+        source: &str,
+        selection: Selection,
+    ) -> FileRewrite {
         let (bom, body) = match source.strip_prefix(BOM) {
             Some(body) => (BOM, body),
             None => ("", source),
@@ -123,7 +140,7 @@ impl Scanner<'_> {
             let Some(tree) = lang::parse(language, &text) else {
                 break;
             };
-            let edits = self.edits(language, path, &text, &tree, &style);
+            let edits = self.edits(language, path, &text, &tree, &style, selection);
             if edits.is_empty() {
                 break;
             }

@@ -149,7 +149,11 @@ fn collect_yaml_files(
             let entry_path = entry.path();
             let is_yaml = entry_path
                 .extension()
-                .is_some_and(|extension| extension == "yml" || extension == "yaml");
+                .is_some_and(|extension| extension == "yml" || extension == "yaml")
+                && !crate::ruletest::is_test_file(entry_path)
+                && !entry_path
+                    .components()
+                    .any(|part| part.as_os_str() == "__snapshots__");
             if is_yaml && entry.file_type().is_some_and(|kind| kind.is_file()) {
                 files.push(entry_path.to_path_buf());
             }
