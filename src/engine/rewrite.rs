@@ -302,11 +302,15 @@ fn report(passes: &[Pass], final_text: &str) -> (Vec<AppliedEdit>, Vec<DroppedEd
             });
         }
         for (index, reason) in &pass.dropped {
-            dropped.push(DroppedEdit {
+            let edit = DroppedEdit {
                 rule: pass.edits[*index].rule,
                 position: forward(pass.edits[*index].range.start, true),
                 reason: reason.clone(),
-            });
+            };
+            // A dropped edit is proposed again in every later pass.
+            if !dropped.contains(&edit) {
+                dropped.push(edit);
+            }
         }
     }
     (applied, dropped)

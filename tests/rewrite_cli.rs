@@ -1,0 +1,426 @@
+//! `fleetmod rewrite` and `fleetmod test` end to end, on real files.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use tempfile::TempDir;
+
+fn fleetmod(directory: &Path) -> Command {
+    let mut command = Command::cargo_bin("fleetmod").expect("binary");
+    command
+        .current_dir(directory)
+        .env("TERM", "dumb")
+        .env_remove("NO_COLOR");
+    command
+}
+
+fn project(files: &[(&str, &str)]) -> TempDir {
+    let directory = tempfile::tempdir().expect("tempdir");
+    for (path, text) in files {
+        let path = directory.path().join(path);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    }
+    directory
+}
+
+fn read(directory: &TempDir, path: &str) -> String {
+    std::fs::read_to_string(directory.path().join(path)).expect("read")
+}
+
+const HAS_KEY: &str =
+    "id: has-key\nlanguage: python\nrule:\n  pattern: $D.has_key($K)\nfix: $K in $D\n";
+
+#[test]
+fn dry_run_prints_a_diff_with_rule_ids_and_changes_nothing() {
+    let directory = project(&[
+        ("rules.yml", HAS_KEY),
+        ("a.py", "x = 1\nif d.has_key(k):\n    pass\n"),
+    ]);
+    fleetmod(directory.path())
+        .args(["rewrite", "-r", "rules.yml", "a.py"])
+        .assert()
+        .success()
+        .stdout("--- a/a.py\n+++ b/a.py\n@@ -1,3 +1,3 @@ has-key\n x = 1\n-if d.has_key(k):\n+if k in d:\n     pass\n")
+        .stderr(predicate::str::contains("scanned 1 files, would change 1; 1 edits, 0 for review, 0 dropped"));
+    assert_eq!(
+        read(&directory, "a.py"),
+        "x = 1\nif d.has_key(k):\n    pass\n"
+    );
+}
+
+#[test]
+fn apply_writes_and_a_second_run_changes_nothing() {
+    let directory = project(&[
+        ("rules.yml", HAS_KEY),
+        ("src/a.py", "if d.has_key(k) or e.has_key(j):\n    pass\n"),
+    ]);
+    fleetmod(directory.path())
+        .args(["rewrite", "-r", "rules.yml", "--apply", "src"])
+        .assert()
+        .success();
+    assert_eq!(
+        read(&directory, "src/a.py"),
+        "if k in d or j in e:\n    pass\n"
+    );
+    fleetmod(directory.path())
+        .args(["rewrite", "-r", "rules.yml", "--check", "src"])
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("would change 0"));
+}
+
+#[test]
+fn check_exits_one_when_something_would_change() {
+    let directory = project(&[("rules.yml", HAS_KEY), ("a.py", "d.has_key(k)\n")]);
+    fleetmod(directory.path())
+        .args(["rewrite", "-r", "rules.yml", "--check", "a.py"])
+        .assert()
+        .code(1)
+        .stdout("");
+    assert_eq!(read(&directory, "a.py"), "d.has_key(k)\n");
+}
+
+#[test]
+fn edits_that_break_the_syntax_are_dropped_and_the_rest_kept() {
+    let rules = format!(
+        "{HAS_KEY}---\nid: breaks-calls\nlanguage: python\nrule:\n  pattern: print($X)\nfix: print($X\n"
+    );
+    let directory = project(&[
+        ("rules.yml", &rules),
+        ("a.py", "print(1)\nif d.has_key(k):\n    print(2)\n"),
+    ]);
+    fleetmod(directory.path())
+        .args(["rewrite", "-r", "rules.yml", "--apply", "a.py"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("2 dropped"))
+        .stderr(predicate::str::contains(
+            "a.py:1:1 breaks-calls: the result would not parse",
+        ))
+        .stderr(predicate::str::contains("a.py:3:5 breaks-calls"));
+    assert_eq!(
+        read(&directory, "a.py"),
+        "print(1)\nif k in d:\n    print(2)\n"
+    );
+}
+
+#[test]
+fn oscillating_rules_leave_the_file_unchanged() {
+    let rules = "id: to-b\nlanguage: python\nrule: {pattern: a()}\nfix: b()\n---\nid: to-a\nlanguage: python\nrule: {pattern: b()}\nfix: a()\n";
+    let directory = project(&[("rules.yml", rules), ("a.py", "a()\n")]);
+    fleetmod(directory.path())
+        .args(["rewrite", "-r", "rules.yml", "--apply", "a.py"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "a.py: left unchanged: the rules undo each other's changes (to-a, to-b)",
+        ));
+    assert_eq!(read(&directory, "a.py"), "a()\n");
+}
+
+#[test]
+fn rules_that_never_converge_leave_the_file_unchanged() {
+    let rules = "id: grows\nlanguage: python\nrule: {pattern: f($X)}\nfix: f(f($X))\n";
+    let directory = project(&[("rules.yml", rules), ("a.py", "f(1)\n")]);
+    fleetmod(directory.path())
+        .args(["rewrite", "-r", "rules.yml", "--apply", "--json", "a.py"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"changed\":false"))
+        .stdout(predicate::str::contains(
+            "the rules keep changing the file after 10 passes (grows)",
+        ));
+    assert_eq!(read(&directory, "a.py"), "f(1)\n");
+}
+
+#[test]
+fn deleting_a_commented_node_is_downgraded_to_review() {
+    let rules = "id: drop-debug\nlanguage: python\nrule:\n  pattern: |\n    if DEBUG:\n        $$$BODY\nfix: pass\n";
+    let directory = project(&[
+        ("rules.yml", rules),
+        (
+            "a.py",
+            "if DEBUG:\n    # why we trace\n    trace()\nif DEBUG:\n    trace()\n",
+        ),
+    ]);
+    let output = fleetmod(directory.path())
+        .args(["rewrite", "-r", "rules.yml", "--json", "a.py"])
+        .output()
+        .expect("runs");
+    let record: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    let edits = record["edits"].as_array().expect("edits");
+    assert_eq!(edits.len(), 2);
+    assert_eq!(edits[0]["applicability"], "review");
+    assert_eq!(edits[0]["note"], "removes the comment `# why we trace`");
+    assert_eq!(edits[1]["applicability"], "safe");
+    assert_eq!(edits[1]["note"], serde_json::Value::Null);
+}
+
+#[test]
+fn comments_carried_by_metavariables_stay_safe() {
+    let rules =
+        "id: unwrap\nlanguage: python\nrule:\n  pattern: wrap($$$ARGS)\nfix: unwrap($$$ARGS)\n";
+    let directory = project(&[
+        ("rules.yml", rules),
+        ("a.py", "wrap(a,  # first\n     b)\n"),
+    ]);
+    let output = fleetmod(directory.path())
+        .args(["rewrite", "-r", "rules.yml", "--json", "a.py"])
+        .output()
+        .expect("runs");
+    let record: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(record["edits"][0]["applicability"], "safe");
+}
+
+#[test]
+fn line_endings_byte_order_mark_and_final_newline_are_preserved() {
+    let directory = project(&[("rules.yml", HAS_KEY)]);
+    std::fs::write(
+        directory.path().join("crlf.py"),
+        "x = 1\r\nif d.has_key(k):\r\n    pass\r\n",
+    )
+    .expect("write");
+    std::fs::write(directory.path().join("bom.py"), "\u{feff}d.has_key(k)").expect("write");
+    fleetmod(directory.path())
+        .args(["rewrite", "-r", "rules.yml", "--apply", "."])
+        .assert()
+        .success();
+    assert_eq!(
+        read(&directory, "crlf.py"),
+        "x = 1\r\nif k in d:\r\n    pass\r\n"
+    );
+    assert_eq!(read(&directory, "bom.py"), "\u{feff}k in d");
+}
+
+#[test]
+fn multi_line_fixes_follow_the_file_indentation() {
+    let rules = "id: guard\nlanguage: python\nrule:\n  pattern: risky($X)\n  inside: {kind: expression_statement}\n  not: {inside: {pattern: 'if enabled: $$$', stopBy: end}}\nfix: |\n  if enabled:\n      risky($X)\n";
+    let directory = project(&[
+        ("rules.yml", rules),
+        ("tabs.py", "def f():\n\tif x:\n\t\trisky(1)\n"),
+        ("two.py", "def f():\n  if x:\n    risky(1)\n"),
+    ]);
+    fleetmod(directory.path())
+        .args(["rewrite", "-r", "rules.yml", "--apply", "."])
+        .assert()
+        .success();
+    assert_eq!(
+        read(&directory, "tabs.py"),
+        "def f():\n\tif x:\n\t\tif enabled:\n\t\t\trisky(1)\n"
+    );
+    assert_eq!(
+        read(&directory, "two.py"),
+        "def f():\n  if x:\n    if enabled:\n      risky(1)\n"
+    );
+}
+
+/// Whitespace outside captures (here the newline after `(`) is not part of
+/// the template; captured lines keep their shape relative to their first
+/// line, as in ast-grep.
+#[test]
+fn captured_code_keeps_its_relative_indentation() {
+    let rules = "id: rename\nlanguage: python\nrule:\n  pattern: old($$$ARGS)\nfix: new($$$ARGS)\n";
+    let source = "class A:\n    def f(self):\n        return old(\n            1,\n            2,\n        )\n";
+    let directory = project(&[("rules.yml", rules), ("a.py", source)]);
+    fleetmod(directory.path())
+        .args(["rewrite", "-r", "rules.yml", "--apply", "a.py"])
+        .assert()
+        .success();
+    assert_eq!(
+        read(&directory, "a.py"),
+        "class A:\n    def f(self):\n        return new(1,\n        2,)\n"
+    );
+}
+
+#[test]
+fn expand_end_deletes_a_list_item_with_its_comma() {
+    let rules = "id: drop-debug-arg\nlanguage: python\nrule:\n  kind: keyword_argument\n  has: {field: name, regex: ^debug$}\nfix:\n  template: ''\n  expandEnd: {regex: '^,$'}\n";
+    let directory = project(&[
+        ("rules.yml", rules),
+        ("a.py", "run(task, debug=True, retries=3)\n"),
+    ]);
+    fleetmod(directory.path())
+        .args(["rewrite", "-r", "rules.yml", "--apply", "a.py"])
+        .assert()
+        .success();
+    assert_eq!(read(&directory, "a.py"), "run(task,  retries=3)\n");
+}
+
+#[test]
+fn rewriters_transform_captured_lists() {
+    let rules = r#"id: quote-args
+language: python
+rule:
+  pattern: log($$$ARGS)
+rewriters:
+  - id: to-str
+    rule: {kind: identifier}
+    fix: str($MATCHED)
+    transform:
+      MATCHED: {substring: {source: $NAME}}
+    constraints: {}
+    utils: {}
+"#;
+    let directory = project(&[("rules.yml", rules), ("a.py", "log(a, b)\n")]);
+    fleetmod(directory.path())
+        .args(["rewrite", "-r", "rules.yml", "a.py"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "transform `MATCHED` reads `$NAME`, which the rule does not define",
+        ));
+    let rules = r#"id: quote-args
+language: python
+rule:
+  pattern: log($$$ARGS)
+  has: {field: arguments, has: {kind: identifier}}
+transform:
+  WRAPPED:
+    rewrite: {source: $$$ARGS, rewriters: [to-str]}
+fix: log($WRAPPED)
+rewriters:
+  - id: to-str
+    rule: {kind: identifier, pattern: $NAME}
+    fix: str($NAME)
+"#;
+    let directory = project(&[("rules.yml", rules), ("a.py", "log(a, b)\n")]);
+    fleetmod(directory.path())
+        .args(["rewrite", "-r", "rules.yml", "--apply", "a.py"])
+        .assert()
+        .success();
+    assert_eq!(read(&directory, "a.py"), "log(str(a), str(b))\n");
+}
+
+#[test]
+fn bad_fix_templates_are_rejected_when_loading() {
+    let directory = project(&[(
+        "rules.yml",
+        "id: bad-fix\nlanguage: python\nrule: {pattern: f($X)}\nfix: g($Y)\n",
+    )]);
+    fleetmod(directory.path())
+        .args(["rewrite", "-r", "rules.yml", "."])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "rules.yml:4:6: rule `bad-fix`: `fix` uses `$Y`, which the rule does not define",
+        ));
+    let directory = project(&[(
+        "rules.yml",
+        "id: bad-transform\nlanguage: python\nrule: {pattern: f($X)}\ntransform:\n  Y: {convert: {source: $Z, toCase: upperCase}}\nfix: g($Y)\n",
+    )]);
+    fleetmod(directory.path())
+        .args(["rewrite", "-r", "rules.yml", "."])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "rules.yml:5:6: rule `bad-transform`: transform `Y` reads `$Z`",
+        ));
+}
+
+#[test]
+fn json_lists_edits_with_rules_and_applicability() {
+    let rules = format!(
+        "{HAS_KEY}---\nid: none\nlanguage: python\napplicability: review\nrule: {{pattern: $A == None}}\nfix: $A is None\n"
+    );
+    let directory = project(&[("rules.yml", &rules), ("a.py", "d.has_key(k)\nx == None\n")]);
+    let output = fleetmod(directory.path())
+        .args(["rewrite", "-r", "rules.yml", "--json", "a.py"])
+        .output()
+        .expect("runs");
+    let record: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(record["path"], "a.py");
+    assert_eq!(record["changed"], true);
+    let edits: Vec<(String, String, u64)> = record["edits"]
+        .as_array()
+        .expect("edits")
+        .iter()
+        .map(|edit| {
+            (
+                edit["rule_id"].as_str().expect("id").to_owned(),
+                edit["applicability"]
+                    .as_str()
+                    .expect("applicability")
+                    .to_owned(),
+                edit["line"].as_u64().expect("line"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        edits,
+        vec![
+            ("has-key".to_owned(), "safe".to_owned(), 1),
+            ("none".to_owned(), "review".to_owned(), 2)
+        ]
+    );
+}
+
+#[test]
+fn the_starter_library_passes_its_own_tests() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    fleetmod(root)
+        .args([
+            "test",
+            "rules",
+            "--fixtures",
+            "fixtures",
+            "--color",
+            "never",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::is_match(r"^\d+ passed, 0 failed\n$").expect("regex"));
+}
+
+#[test]
+fn failing_rule_tests_show_the_case_and_exit_one() {
+    let directory = project(&[
+        ("rules/has-key.yml", HAS_KEY),
+        (
+            "rules/has-key-test.yml",
+            "id: has-key\nvalid: ['d.has_key(k)']\ninvalid: ['k in d']\n",
+        ),
+        ("fixtures/has-key/basic.input.py", "d.has_key(k)\n"),
+        ("fixtures/has-key/basic.expected.py", "k not in d\n"),
+    ]);
+    fleetmod(directory.path())
+        .args(["test", "--color", "never"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "FAIL has-key valid 1: the rule matches this valid snippet\n    d.has_key(k)",
+        ))
+        .stdout(predicate::str::contains(
+            "FAIL has-key invalid 1: the rule does not match this invalid snippet",
+        ))
+        .stdout(predicate::str::contains(
+            "the rewrite differs from the expected file",
+        ))
+        .stdout(predicate::str::contains("-k not in d\n    +k in d"))
+        .stdout(predicate::str::ends_with("0 passed, 3 failed\n"));
+}
+
+#[test]
+fn sgconfig_test_directories_are_honoured() {
+    let directory = project(&[
+        (
+            "sgconfig.yml",
+            "ruleDirs: [rules]\ntestConfigs:\n  - testDir: rule-tests\n",
+        ),
+        ("rules/has-key.yml", HAS_KEY),
+        (
+            "rule-tests/has-key-test.yml",
+            "id: has-key\nvalid: ['k in d']\ninvalid: ['d.has_key(k)']\n",
+        ),
+        (
+            "rule-tests/__snapshots__/has-key-snapshot.yml",
+            "id: has-key\nsnapshots: {}\n",
+        ),
+    ]);
+    fleetmod(directory.path())
+        .args(["test", "--color", "never"])
+        .assert()
+        .success()
+        .stdout("2 passed, 0 failed\n");
+}
