@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Seeds the fuzz corpora from the repository's fixtures, examples and rules.
+set -euo pipefail
+cd "$(dirname "$0")"
+mkdir -p corpus/rewrite corpus/rule_yaml
+find ../fixtures ../examples -type f \( -name '*.py' -o -name '*.java' \) | while read -r file; do
+  cp "$file" "corpus/rewrite/$(echo "$file" | tr '/.' '__')"
+done
+find ../rules -type f -name '*.yml' | while read -r file; do
+  cp "$file" "corpus/rule_yaml/$(echo "$file" | tr '/.' '__')"
+done
+echo "seeded $(ls corpus/rewrite | wc -l) rewrite inputs and $(ls corpus/rule_yaml | wc -l) rule files"
