@@ -7,6 +7,8 @@
 //! installed JDK source package). Set `FLEETMOD_CORPUS` to a folder to check
 //! all its files instead (the README's benchmark corpora, for example).
 
+#![allow(clippy::print_stderr)]
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
