@@ -10,6 +10,7 @@ mod diff;
 mod output;
 mod rewrite;
 mod scan;
+mod sources;
 mod test;
 
 use std::ffi::OsString;

@@ -10,23 +10,18 @@ use serde_json::json;
 
 use super::Failure;
 use super::diff;
-use super::output::{self, ProgressBar};
-use super::scan::{load_rules, parse_size, thread_pool};
+use super::output;
+use super::sources::{self, SourceArguments, load_rules};
 use crate::engine::Scanner;
 use crate::engine::rewrite::{Failure as RewriteFailure, FileRewrite};
 use crate::rule::{Applicability, RuleSet};
-use crate::walk::{self, SkipReason, WalkOptions};
+use crate::walk::SkipReason;
 use crate::write;
 
 #[derive(Debug, Args)]
 pub(crate) struct RewriteArguments {
-    /// Files or folders to rewrite.
-    #[arg(default_value = ".")]
-    paths: Vec<PathBuf>,
-    /// A rule file or a folder of rule files; repeatable. Without it, the
-    /// `ruleDirs` of an sgconfig.yml in the working directory are used.
-    #[arg(short, long = "rules", value_name = "PATH")]
-    rules: Vec<PathBuf>,
+    #[command(flatten)]
+    sources: SourceArguments,
     /// Write the changes to the files (atomically). Without it, print a diff.
     #[arg(long, conflicts_with = "check")]
     apply: bool,
@@ -36,15 +31,6 @@ pub(crate) struct RewriteArguments {
     /// Print one JSON object per changed or failed file instead of a diff.
     #[arg(long)]
     json: bool,
-    /// Skip files larger than this many bytes (suffixes K, M and G are binary multiples).
-    #[arg(long, value_name = "SIZE", default_value = "5M", value_parser = parse_size)]
-    max_filesize: u64,
-    /// Worker threads (default: one per CPU).
-    #[arg(short, long, value_name = "N")]
-    jobs: Option<usize>,
-    /// Also rewrite files that .gitignore, .ignore or hidden-file rules exclude.
-    #[arg(long)]
-    no_ignore: bool,
 }
 
 pub(crate) fn run(
@@ -52,27 +38,17 @@ pub(crate) fn run(
     stdout_colors: bool,
     stderr_colors: bool,
 ) -> Result<(), Failure> {
-    let (rules, _) = load_rules(&arguments.rules)?;
+    let (rules, _) = load_rules(&arguments.sources.rules)?;
     if !rules.rules.iter().any(|rule| rule.fix.is_some()) {
         eprintln!("warning: no loaded rule has a `fix`; nothing can change");
     }
     let scanner = Scanner::new(&rules);
-    let pool = thread_pool(arguments.jobs)?;
-    let options = WalkOptions {
-        languages: scanner.languages().collect(),
-        respect_ignores: !arguments.no_ignore,
-        threads: pool.current_num_threads(),
-    };
-    let files =
-        walk::find(&arguments.paths, &options).map_err(|error| Failure::Input(error.into()))?;
-    let progress = ProgressBar::new("rewriting");
-    let results = pool.install(|| {
-        walk::process(&files, arguments.max_filesize, &progress, |file, text| {
+    let (files, results) =
+        sources::process(&arguments.sources, &scanner, "rewriting", |file, text| {
             let rewrite = scanner.rewrite(file.language, &file.relative, text);
-            let original = (rewrite.output.is_some()).then(|| text.to_owned());
+            let original = rewrite.output.is_some().then(|| text.to_owned());
             (rewrite, original)
-        })
-    });
+        })?;
 
     let mut summary = Summary::default();
     let stdout = std::io::stdout();
@@ -111,7 +87,7 @@ pub(crate) fn run(
         if arguments.apply
             && let Some(new) = &rewrite.output
         {
-            let root = root_of(&file.path, &arguments.paths);
+            let root = root_of(&file.path, &arguments.sources.paths);
             if let Err(error) = write::replace_file(&file.path, &root, new) {
                 summary.write_errors.push(format!("{path}: {error}"));
             }
@@ -267,17 +243,9 @@ impl Summary {
 
     fn print(&self, _rules: &RuleSet, applied: bool, colors: bool) {
         let edits: usize = self.per_rule.values().sum();
-        let skipped: usize = self.skipped.values().sum();
         let verb = if applied { "changed" } else { "would change" };
         let mut line = format!("scanned {} files, {verb} {}", self.scanned, self.changed);
-        if skipped > 0 {
-            let reasons: Vec<String> = self
-                .skipped
-                .iter()
-                .map(|(reason, count)| format!("{count} {}", reason.describe()))
-                .collect();
-            line.push_str(&format!(", skipped {skipped} ({})", reasons.join(", ")));
-        }
+        line.push_str(&sources::skipped_text(&self.skipped));
         line.push_str(&format!(
             "; {edits} edits, {} for review, {} dropped",
             self.review.len(),

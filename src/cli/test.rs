@@ -6,7 +6,7 @@ use clap::Args;
 
 use super::Failure;
 use super::output;
-use super::scan::load_rules;
+use super::sources::load_rules;
 use crate::engine::Scanner;
 use crate::ruletest::{self, CaseResult};
 
