@@ -12,6 +12,7 @@ mod rewrite;
 mod scan;
 mod sources;
 mod test;
+mod tree;
 
 use std::ffi::OsString;
 use std::io::IsTerminal;
@@ -38,6 +39,8 @@ enum Command {
     Rewrite(rewrite::RewriteArguments),
     /// Run rule test cases (valid/invalid snippets) and fix fixtures.
     Test(test::TestArguments),
+    /// Print the syntax tree of a file or snippet (node kinds and fields).
+    Tree(tree::TreeArguments),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -102,6 +105,7 @@ where
         Command::Scan(scan) => scan::run(scan, stdout_colors, stderr_colors),
         Command::Rewrite(rewrite) => rewrite::run(rewrite, stdout_colors, stderr_colors),
         Command::Test(test) => test::run(test, stdout_colors),
+        Command::Tree(tree) => tree::run(tree),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
