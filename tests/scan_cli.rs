@@ -267,6 +267,35 @@ fn rule_file_globs_select_files() {
         .stdout(predicate::str::contains("src/a.py"))
         .stdout(predicate::str::contains("vendor").not())
         .stdout(predicate::str::contains("tools").not());
+    // Globs are relative to the working directory, not to the path scanned.
+    fleetmod(directory.path())
+        .args(["scan", "-r", "rules.yml", "src"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("src/a.py"))
+        .stdout(predicate::str::contains("vendor").not());
+}
+
+#[test]
+fn suppression_comments_silence_matches() {
+    let rules = "id: no-has-key\nlanguage: python\nrule:\n  pattern: $D.has_key($K)\n";
+    let directory = project(&[
+        ("rules.yml", rules),
+        (
+            "a.py",
+            "d.has_key(1)\n# ast-grep-ignore\nd.has_key(2)\nd.has_key(3)  # fleetmod-ignore: no-has-key\nd.has_key(4)  # ast-grep-ignore: other-rule\n",
+        ),
+        ("b.py", "# ast-grep-ignore\n\nd.has_key(5)\n"),
+        ("empty.py", ""),
+    ]);
+    fleetmod(directory.path())
+        .args(["scan", "--json", "-r", "rules.yml", "."])
+        .assert()
+        .success()
+        .stdout(predicate::function(|out: &str| {
+            let lines: Vec<&str> = out.lines().collect();
+            lines.len() == 2 && lines[0].contains("has_key(1)") && lines[1].contains("has_key(4)")
+        }));
 }
 
 #[test]

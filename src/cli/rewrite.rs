@@ -38,17 +38,23 @@ pub(crate) fn run(
     stdout_colors: bool,
     stderr_colors: bool,
 ) -> Result<(), Failure> {
-    let (rules, _) = load_rules(&arguments.sources.rules)?;
+    let loaded = load_rules(&arguments.sources.rules)?;
+    let rules = loaded.rules;
     if !rules.rules.iter().any(|rule| rule.fix.is_some()) {
         eprintln!("warning: no loaded rule has a `fix`; nothing can change");
     }
     let scanner = Scanner::new(&rules);
-    let (files, results) =
-        sources::process(&arguments.sources, &scanner, "rewriting", |file, text| {
+    let (files, results) = sources::process(
+        &arguments.sources,
+        &scanner,
+        &loaded.glob_base,
+        "rewriting",
+        |file, text| {
             let rewrite = scanner.rewrite(file.language, &file.relative, text);
             let original = rewrite.output.is_some().then(|| text.to_owned());
             (rewrite, original)
-        })?;
+        },
+    )?;
 
     let mut summary = Summary::default();
     let stdout = std::io::stdout();

@@ -27,13 +27,19 @@ pub(crate) fn run(
     stdout_colors: bool,
     stderr_colors: bool,
 ) -> Result<(), Failure> {
-    let (rules, _) = load_rules(&arguments.sources.rules)?;
+    let loaded = load_rules(&arguments.sources.rules)?;
+    let rules = loaded.rules;
     let scanner = Scanner::new(&rules);
-    let (files, results) =
-        sources::process(&arguments.sources, &scanner, "scanning", |file, text| {
+    let (files, results) = sources::process(
+        &arguments.sources,
+        &scanner,
+        &loaded.glob_base,
+        "scanning",
+        |file, text| {
             let matches = scanner.scan(file.language, &file.relative, text).matches;
             (!matches.is_empty()).then(|| (matches, text.to_owned()))
-        })?;
+        },
+    )?;
 
     let mut summary = Summary::default();
     let stdout = std::io::stdout();

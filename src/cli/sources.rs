@@ -2,7 +2,7 @@
 //! threads, and running a job over every file with a progress bar.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
@@ -52,8 +52,17 @@ pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("`{text}` is not a size; use bytes or a K, M or G suffix"))
 }
 
+/// Rules and the folder their `files`/`ignores` globs are relative to.
+pub(crate) struct LoadedRules {
+    pub(crate) rules: RuleSet,
+    pub(crate) project: Option<Project>,
+    /// The project folder when an `sgconfig.yml` was found, else the
+    /// working directory (as ast-grep does).
+    pub(crate) glob_base: PathBuf,
+}
+
 /// Loads rules from `--rules` or from the project file of the working directory.
-pub(crate) fn load_rules(paths: &[PathBuf]) -> Result<(RuleSet, Option<Project>), Failure> {
+pub(crate) fn load_rules(paths: &[PathBuf]) -> Result<LoadedRules, Failure> {
     let working_directory =
         std::env::current_dir().context("failed to read the working directory")?;
     let project =
@@ -80,7 +89,14 @@ pub(crate) fn load_rules(paths: &[PathBuf]) -> Result<(RuleSet, Option<Project>)
     };
     let rules = RuleSet::load(&rule_paths, project.as_ref())
         .map_err(|errors| Failure::Input(errors.into()))?;
-    Ok((rules, project))
+    let glob_base = project
+        .as_ref()
+        .map_or(working_directory, |project| project.root.clone());
+    Ok(LoadedRules {
+        rules,
+        project,
+        glob_base,
+    })
 }
 
 /// Finds the source files for `scanner`'s languages and runs `job` on each
@@ -88,6 +104,7 @@ pub(crate) fn load_rules(paths: &[PathBuf]) -> Result<(RuleSet, Option<Project>)
 pub(crate) fn process<T, J>(
     arguments: &SourceArguments,
     scanner: &Scanner<'_>,
+    glob_base: &Path,
     task: &str,
     job: J,
 ) -> Result<(Vec<SourceFile>, Vec<Processed<T>>), Failure>
@@ -106,6 +123,7 @@ where
         languages: scanner.languages().collect(),
         respect_ignores: !arguments.no_ignore,
         threads: pool.current_num_threads(),
+        glob_base: Some(glob_base.to_path_buf()),
     };
     let files =
         walk::find(&arguments.paths, &options).map_err(|error| Failure::Input(error.into()))?;

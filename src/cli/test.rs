@@ -6,7 +6,7 @@ use clap::Args;
 
 use super::Failure;
 use super::output;
-use super::sources::load_rules;
+use super::sources::{LoadedRules, load_rules};
 use crate::engine::Scanner;
 use crate::ruletest::{self, CaseResult};
 
@@ -34,7 +34,7 @@ pub(crate) fn run(arguments: TestArguments, colors: bool) -> Result<(), Failure>
     {
         paths.push(PathBuf::from("rules"));
     }
-    let (rules, project) = load_rules(&paths)?;
+    let LoadedRules { rules, project, .. } = load_rules(&paths)?;
     let rule_paths = if paths.is_empty() {
         project
             .as_ref()

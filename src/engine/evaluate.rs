@@ -155,48 +155,66 @@ fn merge_quantified<'t>(query: &tree_sitter::Query, hits: &[QueryHit<'t>]) -> Ve
     merged
 }
 
-/// Matches a rule with its own scope: kinds, then the rule, then constraints.
+/// Matches a rule with its own scope: kinds, then the rule, then
+/// constraints. Returns the node the rule reports (the candidate, for any
+/// rule that can be a top-level rule).
 pub(crate) fn match_core<'r, 't>(
     core: &'r CoreRule,
     node: Node<'t>,
     env: &mut Env<'r, 't>,
     context: &Context<'r, 't>,
-) -> bool {
+) -> Option<Node<'t>> {
     if let Some(kinds) = &core.kinds
         && !kinds.contains(node.kind_id())
     {
-        return false;
+        return None;
     }
     let mark = env.mark();
-    if !matches(&core.matcher, node, env, &core.locals, context) {
-        return false;
-    }
+    let matched = matches(&core.matcher, node, env, &core.locals, context)?;
     for (name, constraint) in &core.constraints {
         let Some(bound) = env.single(name) else {
             continue;
         };
-        if !matches(constraint, bound, env, &core.locals, context) {
+        if matches(constraint, bound, env, &core.locals, context).is_none() {
             env.rollback(mark);
-            return false;
+            return None;
         }
     }
-    true
+    Some(matched)
 }
 
-/// Whether `matcher` matches `node`; on failure `env` is unchanged.
+/// Matches `matcher` against `node` and returns the node it reports: the
+/// node itself for most rules, the related node for relational rules (as
+/// in ast-grep, where this decides what `nthChild`'s `ofRule` collects).
+/// On failure `env` is unchanged, except for the one binding ast-grep keeps
+/// when `nthChild` with `ofRule` fails its position check (see [`leaks`]).
 pub(crate) fn matches<'r, 't>(
     matcher: &'r Matcher,
     node: Node<'t>,
     env: &mut Env<'r, 't>,
     locals: &'r [Matcher],
     context: &Context<'r, 't>,
-) -> bool {
+) -> Option<Node<'t>> {
     let mark = env.mark();
     let matched = evaluate(matcher, node, env, locals, context);
-    if !matched {
+    if matched.is_none() && !leaks(matcher, locals) {
         env.rollback(mark);
     }
     matched
+}
+
+/// Whether a failed match may leave a binding behind. ast-grep binds an
+/// `nthChild` `ofRule`'s metavariables before checking the position and
+/// keeps them when the check fails; relational rules searching further
+/// then see that binding. `all`, `any` and `not` contain it.
+fn leaks(matcher: &Matcher, locals: &[Matcher]) -> bool {
+    match matcher {
+        Matcher::NthChild(nth) => nth.of_rule.is_some(),
+        Matcher::Matches(UtilityReference::Local(index)) => locals
+            .get(*index)
+            .is_some_and(|local| matches!(local, Matcher::NthChild(nth) if nth.of_rule.is_some())),
+        _ => false,
+    }
 }
 
 /// Whether `matcher` matches `node` in a fresh scope (for `stopBy` rules).
@@ -206,7 +224,7 @@ fn matches_alone<'r, 't>(
     locals: &'r [Matcher],
     context: &Context<'r, 't>,
 ) -> bool {
-    matches(matcher, node, &mut Env::default(), locals, context)
+    matches(matcher, node, &mut Env::default(), locals, context).is_some()
 }
 
 fn evaluate<'r, 't>(
@@ -215,49 +233,62 @@ fn evaluate<'r, 't>(
     env: &mut Env<'r, 't>,
     locals: &'r [Matcher],
     context: &Context<'r, 't>,
-) -> bool {
+) -> Option<Node<'t>> {
+    let this = |matched: bool| matched.then_some(node);
     match matcher {
-        Matcher::Pattern(pattern) => pattern_match::matches(pattern, node, env, context.source),
-        Matcher::Kind(kind) => node.kind_id() == *kind,
-        Matcher::Regex(regex) => regex.is_match(text(node, context.source)),
-        Matcher::NthChild(nth) => nth_child(nth, node, env, locals, context),
-        Matcher::Range(range) => in_range(range, node, context.source),
-        Matcher::Query(query) => query_matches(query, node, env, context),
+        Matcher::Pattern(pattern) => {
+            this(pattern_match::matches(pattern, node, env, context.source))
+        }
+        Matcher::Kind(kind) => this(node.kind_id() == *kind),
+        Matcher::Regex(regex) => this(regex.is_match(text(node, context.source))),
+        Matcher::NthChild(nth) => this(nth_child(nth, node, env, locals, context)),
+        Matcher::Range(range) => this(in_range(range, node, context.source)),
+        Matcher::Query(query) => this(query_matches(query, node, env, context)),
         Matcher::Inside(relation) => inside(relation, node, env, locals, context),
         Matcher::Has(relation) => has(relation, node, env, locals, context),
         Matcher::Precedes(relation) => {
             let rule = &relation.rule;
-            search(
+            let following = siblings(node, Direction::Next);
+            find(
                 &relation.stop_by,
                 node.next_sibling(),
-                siblings(node, Direction::Next),
+                following,
                 locals,
                 context,
-                |n| matches(rule, n, env, locals, context),
+                |sibling| matches(rule, sibling, env, locals, context),
             )
         }
         Matcher::Follows(relation) => {
             let rule = &relation.rule;
-            search(
+            let preceding = siblings(node, Direction::Previous);
+            find(
                 &relation.stop_by,
                 node.prev_sibling(),
-                siblings(node, Direction::Previous),
+                preceding,
                 locals,
                 context,
-                |n| matches(rule, n, env, locals, context),
+                |sibling| matches(rule, sibling, env, locals, context),
             )
         }
-        Matcher::All(members) => members
-            .iter()
-            .all(|member| matches(member, node, env, locals, context)),
-        Matcher::Any(members) => members
-            .iter()
-            .any(|member| matches(member, node, env, locals, context)),
+        Matcher::All(members) => {
+            for member in members {
+                matches(member, node, env, locals, context)?;
+            }
+            Some(node)
+        }
+        Matcher::Any(members) => members.iter().find_map(|member| {
+            let mark = env.mark();
+            let matched = matches(member, node, env, locals, context);
+            if matched.is_none() {
+                env.rollback(mark);
+            }
+            matched
+        }),
         Matcher::Not(inner) => {
             let mark = env.mark();
             let matched = matches(inner, node, env, locals, context);
             env.rollback(mark);
-            !matched
+            this(matched.is_none())
         }
         Matcher::Matches(UtilityReference::Local(index)) => {
             matches(&locals[*index], node, env, locals, context)
@@ -270,24 +301,24 @@ fn evaluate<'r, 't>(
 }
 
 /// Applies `stopBy`: the nearest node only, every node, or every node up to
-/// and including the first that matches the stop rule. Returns the first
-/// node for which `found` holds.
+/// and including the first that matches the stop rule. Returns what
+/// `found` returns for the first node it accepts.
 fn find<'r, 't>(
     stop_by: &'r StopBy,
     nearest: Option<Node<'t>>,
-    all: impl Iterator<Item = Node<'t>>,
+    all: impl IntoIterator<Item = Node<'t>>,
     locals: &'r [Matcher],
     context: &Context<'r, 't>,
-    mut found: impl FnMut(Node<'t>) -> bool,
+    mut found: impl FnMut(Node<'t>) -> Option<Node<'t>>,
 ) -> Option<Node<'t>> {
     match stop_by {
-        StopBy::Neighbor => nearest.filter(|node| found(*node)),
-        StopBy::End => all.into_iter().find(|node| found(*node)),
+        StopBy::Neighbor => found(nearest?),
+        StopBy::End => all.into_iter().find_map(found),
         StopBy::Rule(stop) => {
             for node in all {
                 let stop_here = matches_alone(stop, node, locals, context);
-                if found(node) {
-                    return Some(node);
+                if let Some(matched) = found(node) {
+                    return Some(matched);
                 }
                 if stop_here {
                     return None;
@@ -296,17 +327,6 @@ fn find<'r, 't>(
             None
         }
     }
-}
-
-fn search<'r, 't>(
-    stop_by: &'r StopBy,
-    nearest: Option<Node<'t>>,
-    all: impl Iterator<Item = Node<'t>>,
-    locals: &'r [Matcher],
-    context: &Context<'r, 't>,
-    found: impl FnMut(Node<'t>) -> bool,
-) -> bool {
-    find(stop_by, nearest, all, locals, context, found).is_some()
 }
 
 /// The first sibling before (`forward == false`) or after `node` that
@@ -336,8 +356,20 @@ pub(crate) fn find_sibling<'r, 't>(
     )
 }
 
-fn ancestors(node: Node<'_>) -> impl Iterator<Item = Node<'_>> {
-    std::iter::successors(node.parent(), Node::parent)
+/// The ancestors of `node`, nearest first. tree-sitter finds a parent by
+/// descending from the root, so the whole chain is built in one descent.
+fn ancestors<'t>(node: Node<'t>, root: Node<'t>) -> Vec<Node<'t>> {
+    let mut chain = Vec::new();
+    let mut current = root;
+    while current.id() != node.id() {
+        chain.push(current);
+        match current.child_with_descendant(node) {
+            Some(next) => current = next,
+            None => break,
+        }
+    }
+    chain.reverse();
+    chain
 }
 
 fn inside<'r, 't>(
@@ -346,36 +378,45 @@ fn inside<'r, 't>(
     env: &mut Env<'r, 't>,
     locals: &'r [Matcher],
     context: &Context<'r, 't>,
-) -> bool {
+) -> Option<Node<'t>> {
     let rule = &relation.rule;
-    match relation.field {
-        Some(field) => {
-            // Each ancestor must hold the previous one in `field`.
-            let mut previous = node;
-            search(
-                &relation.stop_by,
-                node.parent(),
-                ancestors(node),
-                locals,
-                context,
-                |ancestor| {
-                    let expected = previous;
-                    previous = ancestor;
-                    ancestor
-                        .child_by_field_id(field)
-                        .is_some_and(|child| child.id() == expected.id())
-                        && matches(rule, ancestor, env, locals, context)
-                },
-            )
+    let parent = || node.parent();
+    match (&relation.stop_by, relation.field) {
+        (StopBy::Neighbor, None) => matches(rule, parent()?, env, locals, context),
+        (StopBy::Neighbor, Some(field)) => {
+            let parent = parent()?;
+            let holds = parent
+                .child_by_field_id(field)
+                .is_some_and(|child| child.id() == node.id());
+            if holds {
+                matches(rule, parent, env, locals, context)
+            } else {
+                None
+            }
         }
-        None => search(
-            &relation.stop_by,
-            node.parent(),
-            ancestors(node),
-            locals,
-            context,
-            |ancestor| matches(rule, ancestor, env, locals, context),
-        ),
+        (stop_by, None) => {
+            let chain = ancestors(node, context.root);
+            find(stop_by, None, chain, locals, context, |ancestor| {
+                matches(rule, ancestor, env, locals, context)
+            })
+        }
+        (stop_by, Some(field)) => {
+            // Each ancestor must hold the previous one in `field`.
+            let chain = ancestors(node, context.root);
+            let mut previous = node;
+            find(stop_by, None, chain, locals, context, |ancestor| {
+                let expected = previous;
+                previous = ancestor;
+                let holds = ancestor
+                    .child_by_field_id(field)
+                    .is_some_and(|child| child.id() == expected.id());
+                if holds {
+                    matches(rule, ancestor, env, locals, context)
+                } else {
+                    None
+                }
+            })
+        }
     }
 }
 
@@ -385,31 +426,31 @@ fn has<'r, 't>(
     env: &mut Env<'r, 't>,
     locals: &'r [Matcher],
     context: &Context<'r, 't>,
-) -> bool {
+) -> Option<Node<'t>> {
     let rule = &relation.rule;
     if let Some(field) = relation.field {
-        let Some(child) = node.child_by_field_id(field) else {
-            return false;
-        };
+        let child = node.child_by_field_id(field)?;
         return match &relation.stop_by {
             StopBy::Neighbor => matches(rule, child, env, locals, context),
-            StopBy::End => pre_order(child).any(|n| matches(rule, n, env, locals, context)),
-            StopBy::Rule(stop) => {
-                matches(rule, child, env, locals, context)
-                    || (!matches_alone(stop, child, locals, context)
-                        && children(child)
-                            .into_iter()
-                            .any(|n| matches(rule, n, env, locals, context)))
-            }
+            StopBy::End => pre_order(child).find_map(|n| matches(rule, n, env, locals, context)),
+            StopBy::Rule(stop) => matches(rule, child, env, locals, context).or_else(|| {
+                if matches_alone(stop, child, locals, context) {
+                    None
+                } else {
+                    children(child)
+                        .into_iter()
+                        .find_map(|n| matches(rule, n, env, locals, context))
+                }
+            }),
         };
     }
     match &relation.stop_by {
         StopBy::Neighbor => children(node)
             .into_iter()
-            .any(|n| matches(rule, n, env, locals, context)),
+            .find_map(|n| matches(rule, n, env, locals, context)),
         StopBy::End => pre_order(node)
             .skip(1)
-            .any(|n| matches(rule, n, env, locals, context)),
+            .find_map(|n| matches(rule, n, env, locals, context)),
         StopBy::Rule(stop) => has_until(rule, stop, node, env, locals, context),
     }
 }
@@ -422,14 +463,20 @@ fn has_until<'r, 't>(
     env: &mut Env<'r, 't>,
     locals: &'r [Matcher],
     context: &Context<'r, 't>,
-) -> bool {
-    children(node).into_iter().any(|child| {
-        matches(rule, child, env, locals, context)
-            || (!matches_alone(stop, child, locals, context)
-                && has_until(rule, stop, child, env, locals, context))
+) -> Option<Node<'t>> {
+    children(node).into_iter().find_map(|child| {
+        matches(rule, child, env, locals, context).or_else(|| {
+            if matches_alone(stop, child, locals, context) {
+                None
+            } else {
+                has_until(rule, stop, child, env, locals, context)
+            }
+        })
     })
 }
 
+/// `nthChild`: the node's 1-based position among its named siblings (that
+/// match `ofRule`, if given), counted from the end with `reverse`.
 fn nth_child<'r, 't>(
     nth: &'r NthChild,
     node: Node<'t>,
@@ -440,26 +487,26 @@ fn nth_child<'r, 't>(
     let Some(parent) = node.parent() else {
         return false;
     };
-    let mut siblings: Vec<Node<'t>> = children(parent)
+    let named = children(parent)
         .into_iter()
-        .filter(|sibling| sibling.is_named())
-        .filter(|sibling| match &nth.of_rule {
-            Some(rule) => {
+        .filter(|sibling| sibling.is_named());
+    // As in ast-grep, the list holds what `ofRule` reports for each sibling
+    // (for a relational `ofRule`, the related node, not the sibling).
+    let mut list: Vec<Node<'t>> = match &nth.of_rule {
+        Some(rule) => named
+            .filter_map(|sibling| {
                 let mark = env.mark();
-                let matched = matches(rule, *sibling, env, locals, context);
+                let reported = matches(rule, sibling, env, locals, context);
                 env.rollback(mark);
-                matched
-            }
-            None => true,
-        })
-        .collect();
+                reported
+            })
+            .collect(),
+        None => named.collect(),
+    };
     if nth.reverse {
-        siblings.reverse();
+        list.reverse();
     }
-    let Some(index) = siblings
-        .iter()
-        .position(|sibling| sibling.id() == node.id())
-    else {
+    let Some(index) = list.iter().position(|sibling| sibling.id() == node.id()) else {
         return false;
     };
     if let Some(rule) = &nth.of_rule {

@@ -365,13 +365,15 @@ fn rewrite<'r, 't>(
         for descendant in evaluate::pre_order(*node) {
             for rewriter in rewriters {
                 let mut env = enclosing.clone();
-                if evaluate::match_core(&rewriter.core, descendant, &mut env, context.evaluation) {
+                if let Some(matched) =
+                    evaluate::match_core(&rewriter.core, descendant, &mut env, context.evaluation)
+                {
                     let rendered = render(
                         &rewriter.fix,
                         &rewriter.transforms,
                         all_rewriters,
                         &rewriter.core.locals,
-                        descendant,
+                        matched,
                         &env,
                         context,
                     );

@@ -16,6 +16,7 @@ pub mod indent;
 mod pattern_match;
 mod prefilter;
 pub mod rewrite;
+mod suppress;
 
 use std::ops::Range;
 use std::path::Path;
@@ -29,6 +30,7 @@ use self::evaluate::Context;
 use self::fix::FixContext;
 use self::indent::Style;
 use self::prefilter::Prefilter;
+use self::suppress::Suppressions;
 use crate::lang::{self, Language};
 use crate::rule::{Applicability, Rule, RuleSet};
 
@@ -168,7 +170,8 @@ impl<'r> Scanner<'r> {
         enabled
     }
 
-    /// Calls `visit` for every match of an enabled rule, with its bindings.
+    /// Calls `visit` for every match of an enabled rule, with its bindings,
+    /// except matches silenced by an `ast-grep-ignore` comment ([`suppress`]).
     fn visit_matches<'t>(
         &self,
         scanner: &LanguageScanner<'r>,
@@ -176,13 +179,19 @@ impl<'r> Scanner<'r> {
         context: &Context<'r, 't>,
         mut visit: impl FnMut(usize, &'r Rule, Node<'t>, &Env<'r, 't>),
     ) {
+        let suppressions = Suppressions::collect(context.root, context.source);
+        if suppressions.silences_everything() {
+            return;
+        }
         scanner
             .candidates
             .for_each(context.root, context.source, enabled, |index, node| {
                 let (rule_index, rule) = scanner.rules[index];
                 let mut env = Env::default();
-                if evaluate::match_core(&rule.core, node, &mut env, context) {
-                    visit(rule_index, rule, node, &env);
+                if let Some(matched) = evaluate::match_core(&rule.core, node, &mut env, context)
+                    && !suppressions.silences(&rule.id, matched.start_position().row)
+                {
+                    visit(rule_index, rule, matched, &env);
                 }
             });
     }
@@ -210,7 +219,7 @@ impl<'r> Scanner<'r> {
             return FileMatches::default();
         };
         let enabled = Self::enabled(scanner, path, source, selection);
-        if !enabled.contains(&true) {
+        if source.is_empty() || !enabled.contains(&true) {
             return FileMatches::default();
         }
         let Some(tree) = lang::parse(language, source) else {
@@ -278,7 +287,7 @@ impl<'r> Scanner<'r> {
             return Vec::new();
         };
         let enabled = Self::enabled(scanner, path, source, selection);
-        if !enabled.contains(&true) {
+        if source.is_empty() || !enabled.contains(&true) {
             return Vec::new();
         }
         let context = Context::new(source, tree.root_node(), &self.rule_set.globals.rules);

@@ -30,7 +30,8 @@ static TABLE: [LanguageSpec; 3] = [
     LanguageSpec {
         name: "python",
         aliases: &["py"],
-        extensions: &["py", "pyi"],
+        // As ast-grep: Starlark (Bazel) files parse as Python too.
+        extensions: &["py", "pyi", "py3", "bzl", "bazel"],
         expando: 'µ',
         grammar: tree_sitter_python::LANGUAGE,
         compiled: OnceLock::new(),

@@ -207,9 +207,14 @@ fn split_documents(text: &str) -> Vec<String> {
             }
             current = "\n".repeat(line_count + 1);
             has_content = false;
+        } else if line.starts_with('%') && !has_content {
+            // A directive (`%YAML 1.2`) belongs to the next document.
+            current.push('\n');
         } else {
             let trimmed = line.trim();
-            has_content |= !trimmed.is_empty() && !trimmed.starts_with('#');
+            // A document that is only `~` or `null` is empty.
+            let is_null = matches!(trimmed, "~" | "null" | "Null" | "NULL");
+            has_content |= !trimmed.is_empty() && !trimmed.starts_with('#') && !is_null;
             current.push_str(line);
         }
     }
@@ -520,6 +525,14 @@ mod tests {
             Some(8)
         );
         assert_eq!(split_documents("---\n---\n"), Vec::<String>::new());
+        assert_eq!(
+            split_documents("%YAML 1.2\n---\nid: a\n"),
+            vec!["\n\nid: a\n".to_owned()]
+        );
+        assert_eq!(
+            split_documents("~\n---\nid: a\n"),
+            vec!["\n\nid: a\n".to_owned()]
+        );
     }
 
     #[test]

@@ -74,6 +74,10 @@ impl<'a> Input<'a> {
                 break;
             }
             self.skip_spaces();
+            // ast-grep accepts a trailing comma.
+            if self.rest.is_empty() {
+                break;
+            }
             members.push(self.complex()?);
         }
         Ok(if members.len() == 1 {
@@ -295,6 +299,7 @@ mod tests {
             "all(function_definition, follows[end](decorator))"
         );
         assert_eq!(parse("call, string"), "any(call, string)");
+        assert_eq!(parse("call,"), "call");
     }
 
     #[test]

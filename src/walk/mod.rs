@@ -18,8 +18,9 @@ use crate::progress::Reporter;
 pub struct SourceFile {
     /// The path as found (relative paths stay relative).
     pub path: PathBuf,
-    /// The path relative to the root it was found under, `/`-separated in
-    /// spirit; used to match rule `files`/`ignores` globs.
+    /// The path that rule `files`/`ignores` globs are matched against:
+    /// relative to [`WalkOptions::glob_base`] when the file lies under it,
+    /// else relative to the root it was found under.
     pub relative: PathBuf,
     pub language: Language,
 }
@@ -32,6 +33,42 @@ pub struct WalkOptions {
     /// Honour `.gitignore`, `.ignore` and hidden-file rules.
     pub respect_ignores: bool,
     pub threads: usize,
+    /// The folder rule globs are relative to (as ast-grep: the project
+    /// folder, or the working directory); `None` means each walked root.
+    pub glob_base: Option<PathBuf>,
+}
+
+/// Computes glob paths for the files found under one root.
+struct GlobPaths {
+    /// The root, absolute and canonical, when a glob base is set.
+    canonical_root: Option<PathBuf>,
+    canonical_base: Option<PathBuf>,
+}
+
+impl GlobPaths {
+    fn new(root: &Path, base: Option<&Path>) -> GlobPaths {
+        let canonical_base = base.and_then(|base| base.canonicalize().ok());
+        let canonical_root = canonical_base
+            .as_ref()
+            .and_then(|_| root.canonicalize().ok());
+        GlobPaths {
+            canonical_root,
+            canonical_base,
+        }
+    }
+
+    /// The glob path of a file `within` the root (`within` is relative to
+    /// the root; for a root that is itself a file, it is empty).
+    fn of(&self, within: &Path) -> Option<PathBuf> {
+        let root = self.canonical_root.as_ref()?;
+        let base = self.canonical_base.as_ref()?;
+        let absolute = if within.as_os_str().is_empty() {
+            root.clone()
+        } else {
+            root.join(within)
+        };
+        absolute.strip_prefix(base).ok().map(Path::to_path_buf)
+    }
 }
 
 /// Why a file could not be found or read.
@@ -52,10 +89,12 @@ pub fn find(roots: &[PathBuf], options: &WalkOptions) -> Result<Vec<SourceFile>,
             std::fs::metadata(root).map_err(|_| WalkError::Missing { path: root.clone() })?;
         if metadata.is_file() {
             if let Some(language) = Language::from_path(root) {
-                let relative = root
-                    .file_name()
-                    .map(PathBuf::from)
-                    .unwrap_or_else(|| root.clone());
+                let glob_paths = GlobPaths::new(root, options.glob_base.as_deref());
+                let relative = glob_paths.of(Path::new("")).unwrap_or_else(|| {
+                    root.file_name()
+                        .map(PathBuf::from)
+                        .unwrap_or_else(|| root.clone())
+                });
                 found
                     .lock()
                     .unwrap_or_else(|poison| poison.into_inner())
@@ -67,6 +106,7 @@ pub fn find(roots: &[PathBuf], options: &WalkOptions) -> Result<Vec<SourceFile>,
             }
             continue;
         }
+        let glob_paths = GlobPaths::new(root, options.glob_base.as_deref());
         let walker = ignore::WalkBuilder::new(root)
             .standard_filters(options.respect_ignores)
             .require_git(false)
@@ -95,7 +135,10 @@ pub fn find(roots: &[PathBuf], options: &WalkOptions) -> Result<Vec<SourceFile>,
                 if !options.languages.contains(&language) {
                     return ignore::WalkState::Continue;
                 }
-                let relative = path.strip_prefix(root).unwrap_or(path).to_path_buf();
+                let within = path.strip_prefix(root).unwrap_or(path);
+                let relative = glob_paths
+                    .of(within)
+                    .unwrap_or_else(|| within.to_path_buf());
                 found
                     .lock()
                     .unwrap_or_else(|poison| poison.into_inner())
@@ -198,6 +241,7 @@ mod tests {
             languages: Language::all().collect(),
             respect_ignores: true,
             threads: 2,
+            glob_base: None,
         }
     }
 
@@ -237,6 +281,33 @@ mod tests {
             find(&[temporary.path().join("missing")], &options()),
             Err(WalkError::Missing { .. })
         ));
+    }
+
+    #[test]
+    fn glob_paths_are_relative_to_the_glob_base() {
+        let temporary = tempfile::tempdir().expect("tempdir");
+        let root = temporary.path();
+        std::fs::create_dir_all(root.join("src/pkg")).expect("mkdir");
+        std::fs::write(root.join("src/pkg/a.py"), "x").expect("write");
+        let outside = tempfile::tempdir().expect("tempdir");
+        std::fs::write(outside.path().join("b.py"), "x").expect("write");
+        let options = WalkOptions {
+            glob_base: Some(root.to_path_buf()),
+            ..options()
+        };
+        let roots = [
+            root.join("src"),
+            root.join("src/pkg/a.py"),
+            outside.path().to_path_buf(),
+        ];
+        let mut relative: Vec<_> = find(&roots, &options)
+            .expect("walks")
+            .iter()
+            .map(|file| file.relative.to_string_lossy().into_owned())
+            .collect();
+        relative.sort();
+        // Under the base: relative to it. Outside: relative to the root.
+        assert_eq!(relative, vec!["b.py", "src/pkg/a.py"]);
     }
 
     #[test]
