@@ -2,14 +2,18 @@
 //!
 //! The library is split by concept: [`lang`] maps files to tree-sitter
 //! grammars, [`rule`] loads and compiles rule files, [`engine`] matches rules
-//! against one source text, [`walk`] finds the source files to scan, and
-//! [`cli`] is the command line (the only module that prints).
+//! against one source text, [`spec`] loads migration specs and [`migrate`]
+//! applies their derived rules to one source text, [`walk`] finds the
+//! source files to scan, and [`cli`] is the command line (the only module
+//! that prints).
 
 pub mod cli;
 pub mod engine;
 pub mod lang;
+pub mod migrate;
 pub mod progress;
 pub mod rule;
 pub mod ruletest;
+pub mod spec;
 pub mod walk;
 pub mod write;

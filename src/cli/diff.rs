@@ -5,8 +5,8 @@ use std::io::{self, Write};
 use anstyle::{AnsiColor, Color, Style};
 use similar::TextDiff;
 
+use crate::engine::Scanner;
 use crate::engine::rewrite::AppliedEdit;
-use crate::rule::RuleSet;
 
 const HEADER: Style = Style::new().bold();
 const HUNK: Style = Style::new().fg_color(Some(Color::Ansi(AnsiColor::Cyan)));
@@ -29,7 +29,7 @@ pub(crate) fn write_diff(
     old: &str,
     new: &str,
     applied: &[AppliedEdit],
-    rules: &RuleSet,
+    scanner: &Scanner<'_>,
     colors: bool,
 ) -> io::Result<()> {
     let diff = TextDiff::from_lines(old, new);
@@ -45,7 +45,7 @@ pub(crate) fn write_diff(
         let mut ids: Vec<&str> = applied
             .iter()
             .filter(|edit| new_lines.contains(&(edit.position.line - 1)))
-            .map(|edit| rules.rules[edit.rule].id.as_str())
+            .map(|edit| scanner.rule_id(edit.rule))
             .collect();
         ids.sort_unstable();
         ids.dedup();

@@ -8,6 +8,7 @@
 
 mod diff;
 mod output;
+mod plan;
 mod rewrite;
 mod scan;
 mod sources;
@@ -35,8 +36,10 @@ pub struct Arguments {
 enum Command {
     /// Find the nodes that rules match, without changing anything.
     Scan(scan::ScanArguments),
-    /// Apply the fixes of rules: print a diff, check, or write the files.
+    /// Apply the fixes of rules and a migration spec: print a diff, check, or write the files.
     Rewrite(rewrite::RewriteArguments),
+    /// Show what a migration spec derives: rules, renames and review policy.
+    Plan(plan::PlanArguments),
     /// Run rule test cases (valid/invalid snippets) and fix fixtures.
     Test(test::TestArguments),
     /// Print the syntax tree of a file or snippet (node kinds and fields).
@@ -104,6 +107,7 @@ where
     let result = match arguments.command {
         Command::Scan(scan) => scan::run(scan, stdout_colors, stderr_colors),
         Command::Rewrite(rewrite) => rewrite::run(rewrite, stdout_colors, stderr_colors),
+        Command::Plan(plan) => plan::run(plan),
         Command::Test(test) => test::run(test, stdout_colors),
         Command::Tree(tree) => tree::run(tree),
     };

@@ -1,4 +1,5 @@
-//! `fleetmod rewrite`: apply rule fixes, as a diff, a check or in place.
+//! `fleetmod rewrite`: apply rule fixes and a migration spec's derived
+//! rules, as a diff, a check or in place.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -14,7 +15,9 @@ use super::output;
 use super::sources::{self, SourceArguments, load_rules};
 use crate::engine::Scanner;
 use crate::engine::rewrite::{Failure as RewriteFailure, FileRewrite};
-use crate::rule::{Applicability, RuleSet};
+use crate::migrate::Migration;
+use crate::rule::Applicability;
+use crate::spec::Spec;
 use crate::walk::SkipReason;
 use crate::write;
 
@@ -22,6 +25,10 @@ use crate::write;
 pub(crate) struct RewriteArguments {
     #[command(flatten)]
     sources: SourceArguments,
+    /// A migration spec: apply its derived rules (table and column renames)
+    /// and the rule files its `rules:` names, together with any --rules.
+    #[arg(long, value_name = "SPEC")]
+    spec: Option<PathBuf>,
     /// Write the changes to the files (atomically). Without it, print a diff.
     #[arg(long, conflicts_with = "check")]
     apply: bool,
@@ -38,12 +45,20 @@ pub(crate) fn run(
     stdout_colors: bool,
     stderr_colors: bool,
 ) -> Result<(), Failure> {
-    let loaded = load_rules(&arguments.sources.rules)?;
+    let spec = match &arguments.spec {
+        Some(path) => Some(Spec::load(path).map_err(|errors| Failure::Input(errors.into()))?),
+        None => None,
+    };
+    let migration = spec.as_ref().map(Migration::new);
+    let loaded = load_rules(&arguments.sources.rules, spec.as_ref())?;
     let rules = loaded.rules;
-    if !rules.rules.iter().any(|rule| rule.fix.is_some()) {
+    if migration.is_none() && !rules.rules.iter().any(|rule| rule.fix.is_some()) {
         eprintln!("warning: no loaded rule has a `fix`; nothing can change");
     }
-    let scanner = Scanner::new(&rules);
+    let mut scanner = Scanner::new(&rules);
+    if let Some(migration) = &migration {
+        scanner = scanner.with_migration(migration);
+    }
     let (files, results) = sources::process(
         &arguments.sources,
         &scanner,
@@ -69,11 +84,15 @@ pub(crate) fn run(
         };
         summary.scanned += 1;
         let path = file.path.to_string_lossy().replace('\\', "/");
-        summary.record(&path, &rewrite, &rules);
+        summary.record(&path, &rewrite, &scanner);
         if arguments.json {
-            if rewrite.output.is_some() || rewrite.failure.is_some() || !rewrite.dropped.is_empty()
-            {
-                write_json(&mut out, &path, &rewrite, &rules).context("failed to write output")?;
+            let notable = rewrite.output.is_some()
+                || rewrite.failure.is_some()
+                || !rewrite.dropped.is_empty()
+                || !rewrite.findings.is_empty();
+            if notable {
+                write_json(&mut out, &path, &rewrite, &scanner)
+                    .context("failed to write output")?;
             }
         } else if !arguments.apply
             && !arguments.check
@@ -85,7 +104,7 @@ pub(crate) fn run(
                 old,
                 new,
                 &rewrite.applied,
-                &rules,
+                &scanner,
                 stdout_colors,
             )
             .context("failed to write output")?;
@@ -101,7 +120,7 @@ pub(crate) fn run(
     }
     out.flush().context("failed to write output")?;
     drop(out);
-    summary.print(&rules, arguments.apply, stderr_colors);
+    summary.print(arguments.apply, stderr_colors);
     if !summary.write_errors.is_empty() {
         return Err(Failure::Input(anyhow::anyhow!(
             "{} file(s) could not be written",
@@ -136,14 +155,14 @@ fn write_json(
     out: &mut impl Write,
     path: &str,
     rewrite: &FileRewrite,
-    rules: &RuleSet,
+    scanner: &Scanner<'_>,
 ) -> std::io::Result<()> {
     let edits: Vec<serde_json::Value> = rewrite
         .applied
         .iter()
         .map(|edit| {
             json!({
-                "rule_id": rules.rules[edit.rule].id,
+                "rule_id": scanner.rule_id(edit.rule),
                 "applicability": applicability(edit.applicability),
                 "line": edit.position.line,
                 "column": edit.position.column,
@@ -158,23 +177,36 @@ fn write_json(
         .iter()
         .map(|edit| {
             json!({
-                "rule_id": rules.rules[edit.rule].id,
+                "rule_id": scanner.rule_id(edit.rule),
                 "line": edit.position.line,
                 "column": edit.position.column,
                 "reason": edit.reason,
             })
         })
         .collect();
+    let findings: Vec<serde_json::Value> = rewrite
+        .findings
+        .iter()
+        .map(|finding| {
+            json!({
+                "rule_id": scanner.rule_id(finding.rule),
+                "line": finding.position.line,
+                "column": finding.position.column,
+                "message": finding.message,
+            })
+        })
+        .collect();
     let failure = rewrite
         .failure
         .as_ref()
-        .map(|failure| failure_text(failure, rules));
+        .map(|failure| failure_text(failure, scanner));
     let object = json!({
         "path": path,
         "changed": rewrite.output.is_some(),
         "passes": rewrite.passes,
         "edits": edits,
         "dropped": dropped,
+        "findings": findings,
         "failure": failure,
     });
     serde_json::to_writer(&mut *out, &object)?;
@@ -188,7 +220,7 @@ fn applicability(applicability: Applicability) -> &'static str {
     }
 }
 
-fn failure_text(failure: &RewriteFailure, rules: &RuleSet) -> String {
+fn failure_text(failure: &RewriteFailure, scanner: &Scanner<'_>) -> String {
     let (what, indices) = match failure {
         RewriteFailure::Oscillation { rules } => ("the rules undo each other's changes", rules),
         RewriteFailure::NoConvergence { rules } => {
@@ -197,9 +229,14 @@ fn failure_text(failure: &RewriteFailure, rules: &RuleSet) -> String {
     };
     let ids: Vec<&str> = indices
         .iter()
-        .map(|&index| rules.rules[index].id.as_str())
+        .map(|&index| scanner.rule_id(index))
         .collect();
-    format!("left unchanged: {what} ({})", ids.join(", "))
+    let kept = if scanner.migration().is_some() {
+        "rule fixes not applied"
+    } else {
+        "left unchanged"
+    };
+    format!("{kept}: {what} ({})", ids.join(", "))
 }
 
 #[derive(Default)]
@@ -209,19 +246,20 @@ struct Summary {
     skipped: BTreeMap<SkipReason, usize>,
     per_rule: BTreeMap<String, usize>,
     review: Vec<String>,
+    findings: Vec<String>,
     dropped: Vec<String>,
     failures: Vec<String>,
     write_errors: Vec<String>,
 }
 
 impl Summary {
-    fn record(&mut self, path: &str, rewrite: &FileRewrite, rules: &RuleSet) {
+    fn record(&mut self, path: &str, rewrite: &FileRewrite, scanner: &Scanner<'_>) {
         if rewrite.output.is_some() {
             self.changed += 1;
         }
         for edit in &rewrite.applied {
-            let id = &rules.rules[edit.rule].id;
-            *self.per_rule.entry(id.clone()).or_default() += 1;
+            let id = scanner.rule_id(edit.rule);
+            *self.per_rule.entry(id.to_owned()).or_default() += 1;
             if edit.applicability == Applicability::Review {
                 let note = edit
                     .note
@@ -234,8 +272,17 @@ impl Summary {
                 ));
             }
         }
+        for finding in &rewrite.findings {
+            self.findings.push(format!(
+                "{path}:{}:{} {}: {}",
+                finding.position.line,
+                finding.position.column,
+                scanner.rule_id(finding.rule),
+                finding.message
+            ));
+        }
         for edit in &rewrite.dropped {
-            let id = &rules.rules[edit.rule].id;
+            let id = scanner.rule_id(edit.rule);
             self.dropped.push(format!(
                 "{path}:{}:{} {id}: {}",
                 edit.position.line, edit.position.column, edit.reason
@@ -243,19 +290,20 @@ impl Summary {
         }
         if let Some(failure) = &rewrite.failure {
             self.failures
-                .push(format!("{path}: {}", failure_text(failure, rules)));
+                .push(format!("{path}: {}", failure_text(failure, scanner)));
         }
     }
 
-    fn print(&self, _rules: &RuleSet, applied: bool, colors: bool) {
+    fn print(&self, applied: bool, colors: bool) {
         let edits: usize = self.per_rule.values().sum();
         let verb = if applied { "changed" } else { "would change" };
         let mut line = format!("scanned {} files, {verb} {}", self.scanned, self.changed);
         line.push_str(&sources::skipped_text(&self.skipped));
         line.push_str(&format!(
-            "; {edits} edits, {} for review, {} dropped",
+            "; {edits} edits, {} for review, {} dropped, {} findings",
             self.review.len(),
-            self.dropped.len()
+            self.dropped.len(),
+            self.findings.len()
         ));
         eprintln!("{}", output::bold(&line, colors));
         let width = self.per_rule.keys().map(String::len).max().unwrap_or(0);
@@ -264,6 +312,10 @@ impl Summary {
         }
         let sections = [
             ("review (applied, needs a human look)", &self.review),
+            (
+                "findings (not rewritten, needs a human look)",
+                &self.findings,
+            ),
             ("dropped (would have broken the file)", &self.dropped),
             ("not converged", &self.failures),
             ("not written", &self.write_errors),

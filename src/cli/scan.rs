@@ -27,7 +27,7 @@ pub(crate) fn run(
     stdout_colors: bool,
     stderr_colors: bool,
 ) -> Result<(), Failure> {
-    let loaded = load_rules(&arguments.sources.rules)?;
+    let loaded = load_rules(&arguments.sources.rules, None)?;
     let rules = loaded.rules;
     let scanner = Scanner::new(&rules);
     let (files, results) = sources::process(

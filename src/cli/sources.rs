@@ -11,6 +11,7 @@ use super::Failure;
 use super::output::ProgressBar;
 use crate::engine::Scanner;
 use crate::rule::{Project, RuleSet};
+use crate::spec::Spec;
 use crate::walk::{self, Processed, SkipReason, SourceFile, WalkOptions};
 
 /// Options that select rules and source files.
@@ -61,8 +62,10 @@ pub(crate) struct LoadedRules {
     pub(crate) glob_base: PathBuf,
 }
 
-/// Loads rules from `--rules` or from the project file of the working directory.
-pub(crate) fn load_rules(paths: &[PathBuf]) -> Result<LoadedRules, Failure> {
+/// Loads rules from `--rules` (and a spec's `rules:`), or else from the
+/// project file of the working directory. With a spec, no rules at all is
+/// fine: the spec's derived rules do the work.
+pub(crate) fn load_rules(paths: &[PathBuf], spec: Option<&Spec>) -> Result<LoadedRules, Failure> {
     let working_directory =
         std::env::current_dir().context("failed to read the working directory")?;
     let project =
@@ -75,8 +78,11 @@ pub(crate) fn load_rules(paths: &[PathBuf]) -> Result<LoadedRules, Failure> {
             );
         }
     }
-    let rule_paths: Vec<PathBuf> = if !paths.is_empty() {
-        paths.to_vec()
+    let spec_rules = spec
+        .map(|spec| spec.rule_files.as_slice())
+        .unwrap_or_default();
+    let rule_paths: Vec<PathBuf> = if !paths.is_empty() || spec.is_some() {
+        paths.iter().chain(spec_rules).cloned().collect()
     } else if let Some(project) = project
         .as_ref()
         .filter(|project| !project.rule_dirs.is_empty())

@@ -34,7 +34,7 @@ pub(crate) fn run(arguments: TestArguments, colors: bool) -> Result<(), Failure>
     {
         paths.push(PathBuf::from("rules"));
     }
-    let LoadedRules { rules, project, .. } = load_rules(&paths)?;
+    let LoadedRules { rules, project, .. } = load_rules(&paths, None)?;
     let rule_paths = if paths.is_empty() {
         project
             .as_ref()

@@ -7,6 +7,7 @@
 //! `stopBy` allows. Every function leaves the environment unchanged when it
 //! returns `false`, which keeps backtracking a simple truncation.
 
+pub(crate) use crate::lang::pre_order;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -572,36 +573,6 @@ fn query_matches<'r, 't>(
 pub(crate) fn children(node: Node<'_>) -> Vec<Node<'_>> {
     let mut cursor = node.walk();
     node.children(&mut cursor).collect()
-}
-
-/// `node` and all its descendants in pre-order, named or not.
-pub(crate) fn pre_order(node: Node<'_>) -> impl Iterator<Item = Node<'_>> {
-    let mut cursor = node.walk();
-    let start = node.id();
-    let mut done = false;
-    std::iter::from_fn(move || {
-        if done {
-            return None;
-        }
-        let current = cursor.node();
-        if cursor.goto_first_child() {
-            return Some(current);
-        }
-        loop {
-            if cursor.node().id() == start {
-                done = true;
-                break;
-            }
-            if cursor.goto_next_sibling() {
-                break;
-            }
-            if !cursor.goto_parent() {
-                done = true;
-                break;
-            }
-        }
-        Some(current)
-    })
 }
 
 #[derive(Clone, Copy)]

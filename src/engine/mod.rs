@@ -32,7 +32,9 @@ use self::indent::Style;
 use self::prefilter::Prefilter;
 use self::suppress::Suppressions;
 use crate::lang::{self, Language};
+use crate::migrate::Migration;
 use crate::rule::{Applicability, Rule, RuleSet};
+use crate::spec::plan::DerivedRule;
 
 /// A 1-based line and 1-based column counted in characters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -96,10 +98,13 @@ pub enum Selection {
     Rule(usize),
 }
 
-/// Rules prepared for scanning many files.
+/// Rules prepared for scanning many files, and optionally a migration
+/// whose derived rules follow the rule set's in rule numbering.
 pub struct Scanner<'r> {
     rule_set: &'r RuleSet,
     languages: Vec<LanguageScanner<'r>>,
+    migration: Option<&'r Migration>,
+    derived_ids: Vec<String>,
 }
 
 impl<'r> Scanner<'r> {
@@ -130,7 +135,38 @@ impl<'r> Scanner<'r> {
         Scanner {
             rule_set,
             languages,
+            migration: None,
+            derived_ids: Vec::new(),
         }
+    }
+
+    /// Also applies a migration when rewriting. Its derived rules are
+    /// numbered after the rule set's rules.
+    pub fn with_migration(mut self, migration: &'r Migration) -> Scanner<'r> {
+        self.derived_ids = migration.rule_ids();
+        self.migration = Some(migration);
+        self
+    }
+
+    /// The migration applied when rewriting, if any.
+    pub fn migration(&self) -> Option<&'r Migration> {
+        self.migration
+    }
+
+    /// The id of rule number `index`: a rule of the set or a derived rule.
+    pub fn rule_id(&self, index: usize) -> &str {
+        match self.rule_set.rules.get(index) {
+            Some(rule) => &rule.id,
+            None => self
+                .derived_ids
+                .get(index - self.rule_set.rules.len())
+                .map_or("", String::as_str),
+        }
+    }
+
+    /// The number of a derived rule of the migration.
+    pub fn derived_rule(&self, rule: DerivedRule) -> usize {
+        self.rule_set.rules.len() + rule.index()
     }
 
     /// The rules this scanner applies.
@@ -138,9 +174,16 @@ impl<'r> Scanner<'r> {
         self.rule_set
     }
 
-    /// The languages that have at least one rule.
+    /// The languages that have at least one rule (all of them with a
+    /// migration).
     pub fn languages(&self) -> impl Iterator<Item = Language> + '_ {
-        self.languages.iter().map(|scanner| scanner.language)
+        Language::all().filter(|language| {
+            self.migration.is_some()
+                || self
+                    .languages
+                    .iter()
+                    .any(|scanner| scanner.language == *language)
+        })
     }
 
     fn language(&self, language: Language) -> Option<&LanguageScanner<'r>> {

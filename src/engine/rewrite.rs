@@ -7,6 +7,10 @@
 //! the rest. Passes repeat until nothing changes. If the text returns to an
 //! earlier state (the rules oscillate) or ten passes are not enough, the
 //! file is left as it was and the failure is reported with its rules.
+//!
+//! A migration ([`crate::migrate`]) then makes one more pass on the result:
+//! its edits are computed once and never re-applied, because a rename such
+//! as `a → b, b → c` must not chain. The same syntax check applies.
 //! A UTF-8 byte order mark, the line endings and the presence or absence of
 //! a final newline are preserved.
 
@@ -59,6 +63,16 @@ pub enum Failure {
     NoConvergence { rules: Vec<usize> },
 }
 
+/// A place a reviewer should look at, with no edit (from a migration).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FoundItem {
+    /// The rule's number (see [`Scanner::rule_id`]).
+    pub rule: usize,
+    /// Where, in the final text.
+    pub position: LineColumn,
+    pub message: String,
+}
+
 /// The outcome of rewriting one file.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FileRewrite {
@@ -66,6 +80,8 @@ pub struct FileRewrite {
     pub output: Option<String>,
     pub applied: Vec<AppliedEdit>,
     pub dropped: Vec<DroppedEdit>,
+    pub findings: Vec<FoundItem>,
+    /// Why the rules' own edits were abandoned (the migration's still apply).
     pub failure: Option<Failure>,
     pub passes: usize,
 }
@@ -89,6 +105,28 @@ pub fn error_profile(tree: &Tree) -> ErrorProfile {
         }
     }
     profile
+}
+
+/// The syntax errors of a text as fleetmod judges them: SQL is masked
+/// first (templates, BigQuery's backquoted paths; see
+/// [`crate::migrate::mask_sql`]), as it is for analysis, so dialect syntax
+/// the grammar lacks is not counted as an error.
+pub fn syntax_profile(language: Language, text: &str) -> Option<ErrorProfile> {
+    let tree = if language.name() == "sql" {
+        lang::parse(language, &crate::migrate::mask_sql(text))?
+    } else {
+        lang::parse(language, text)?
+    };
+    Some(error_profile(&tree))
+}
+
+/// [`syntax_profile`], reusing `tree` (the parse of `text`) where it can.
+fn profile_of(language: Language, text: &str, tree: &Tree) -> ErrorProfile {
+    if language.name() == "sql" {
+        syntax_profile(language, text).unwrap_or_else(|| error_profile(tree))
+    } else {
+        error_profile(tree)
+    }
 }
 
 /// What got worse from `before` to `after`, if anything.
@@ -133,6 +171,88 @@ impl Scanner<'_> {
             None => ("", source),
         };
         let style = Style::detect(body);
+        let (mut text, mut passes, failure) =
+            match self.rule_passes(language, path, body, &style, selection) {
+                Ok((text, passes)) => (text, passes, None),
+                Err(failure) => (body.to_owned(), Vec::new(), Some(failure)),
+            };
+        let rule_passes = passes.len();
+        let mut pending_findings = Vec::new();
+        if let (Some(migration), Selection::Fixes) = (self.migration, selection)
+            && migration.may_apply(&text)
+            && let Some(tree) = lang::parse(language, &text)
+        {
+            let outcome = migration.apply(
+                language,
+                &text,
+                tree.root_node(),
+                self.rule_set().rules.len(),
+            );
+            pending_findings = outcome.findings;
+            if !outcome.edits.is_empty() {
+                let before = profile_of(language, &text, &tree);
+                let (applied, dropped) = safe_edits(language, &text, &outcome.edits, &before);
+                let next = edit::apply(&text, &select(&outcome.edits, &applied)).text;
+                passes.push(Pass {
+                    text: std::mem::replace(&mut text, next),
+                    edits: outcome.edits,
+                    applied,
+                    dropped,
+                });
+            }
+        }
+        let final_newline = body.ends_with('\n');
+        if text != body {
+            if final_newline && !text.ends_with('\n') {
+                text.push_str(if style.crlf { "\r\n" } else { "\n" });
+            } else if !final_newline && text.ends_with('\n') && !body.is_empty() {
+                text.pop();
+                if text.ends_with('\r') {
+                    text.pop();
+                }
+            }
+        }
+        let (applied, dropped) = report(&passes, &text);
+        // Findings were made on the text before the migration's edits.
+        let migration_pass = passes.get(rule_passes);
+        let findings = pending_findings
+            .into_iter()
+            .map(|finding| {
+                let position = match migration_pass {
+                    Some(pass) => {
+                        let chosen = select(&pass.edits, &pass.applied);
+                        let order: Vec<usize> = (0..chosen.len()).collect();
+                        edit::map_position(finding.range.start, &chosen, &order)
+                    }
+                    None => finding.range.start,
+                };
+                FoundItem {
+                    rule: self.derived_rule(finding.rule),
+                    position: line_column(&text, position),
+                    message: finding.message,
+                }
+            })
+            .collect();
+        let output = (text != body).then(|| format!("{bom}{text}"));
+        FileRewrite {
+            output,
+            applied,
+            dropped,
+            findings,
+            failure,
+            passes: passes.len(),
+        }
+    }
+
+    /// The rules' fix passes, or why they did not settle.
+    fn rule_passes(
+        &self,
+        language: Language,
+        path: &Path,
+        body: &str,
+        style: &Style,
+        selection: Selection,
+    ) -> Result<(String, Vec<Pass>), Failure> {
         let mut text = body.to_owned();
         let mut history: Vec<String> = vec![text.clone()];
         let mut passes: Vec<Pass> = Vec::new();
@@ -140,17 +260,17 @@ impl Scanner<'_> {
             let Some(tree) = lang::parse(language, &text) else {
                 break;
             };
-            let edits = self.edits(language, path, &text, &tree, &style, selection);
+            let edits = self.edits(language, path, &text, &tree, style, selection);
             if edits.is_empty() {
                 break;
             }
-            let before = error_profile(&tree);
+            let before = profile_of(language, &text, &tree);
             let (applied, dropped) = safe_edits(language, &text, &edits, &before);
             let next = edit::apply(&text, &select(&edits, &applied)).text;
             let changed = next != text;
             if changed && pass == MAX_PASSES {
                 let rules = rules_of(&edits, &applied);
-                return unchanged(passes.len(), Failure::NoConvergence { rules });
+                return Err(Failure::NoConvergence { rules });
             }
             passes.push(Pass {
                 text: std::mem::replace(&mut text, next),
@@ -166,45 +286,14 @@ impl Scanner<'_> {
                     .iter()
                     .flat_map(|pass| rules_of(&pass.edits, &pass.applied))
                     .collect();
-                return unchanged(
-                    passes.len(),
-                    Failure::Oscillation {
-                        rules: rules.into_iter().collect(),
-                    },
-                );
+                let failure = Failure::Oscillation {
+                    rules: rules.into_iter().collect(),
+                };
+                return Err(failure);
             }
             history.push(text.clone());
         }
-        let final_newline = body.ends_with('\n');
-        if text != body {
-            if final_newline && !text.ends_with('\n') {
-                text.push_str(if style.crlf { "\r\n" } else { "\n" });
-            } else if !final_newline && text.ends_with('\n') && !body.is_empty() {
-                text.pop();
-                if text.ends_with('\r') {
-                    text.pop();
-                }
-            }
-        }
-        let (applied, dropped) = report(&passes, &text);
-        let output = (text != body).then(|| format!("{bom}{text}"));
-        FileRewrite {
-            output,
-            applied,
-            dropped,
-            failure: None,
-            passes: passes.len(),
-        }
-    }
-}
-
-fn unchanged(passes: usize, failure: Failure) -> FileRewrite {
-    FileRewrite {
-        output: None,
-        applied: Vec::new(),
-        dropped: Vec::new(),
-        failure: Some(failure),
-        passes,
+        Ok((text, passes))
     }
 }
 
@@ -229,8 +318,7 @@ fn safe_edits(
     let candidates = edit::apply(text, edits).applied;
     let check = |indices: &[usize]| -> Option<String> {
         let result = edit::apply(text, &select(edits, indices)).text;
-        let tree = lang::parse(language, &result)?;
-        regression(before, &error_profile(&tree))
+        regression(before, &syntax_profile(language, &result)?)
     };
     if check(&candidates).is_none() {
         return (candidates, Vec::new());

@@ -9,7 +9,7 @@ use std::cell::RefCell;
 use std::path::Path;
 use std::sync::OnceLock;
 
-use tree_sitter::{Parser, Tree};
+use tree_sitter::{Node, Parser, Tree};
 
 /// One supported language.
 pub struct LanguageSpec {
@@ -194,6 +194,36 @@ pub fn parse(language: Language, source: &str) -> Option<Tree> {
         let parser = parsers[index].as_mut()?;
         parser.reset();
         parser.parse(source, None)
+    })
+}
+
+/// `node` and all its descendants in pre-order, named or not.
+pub fn pre_order(node: Node<'_>) -> impl Iterator<Item = Node<'_>> {
+    let mut cursor = node.walk();
+    let start = node.id();
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        let current = cursor.node();
+        if cursor.goto_first_child() {
+            return Some(current);
+        }
+        loop {
+            if cursor.node().id() == start {
+                done = true;
+                break;
+            }
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                done = true;
+                break;
+            }
+        }
+        Some(current)
     })
 }
 

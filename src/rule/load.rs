@@ -176,6 +176,11 @@ pub(crate) fn yaml_error(error: &serde_saphyr::Error) -> Located {
         Some(index) => message[..index].to_owned(),
         None => message,
     };
+    // The parser's advice to its own users is noise to ours.
+    let message = match message.find(", set DuplicateKeyPolicy") {
+        Some(index) => message[..index].to_owned(),
+        None => message,
+    };
     Located::new(point, message)
 }
 

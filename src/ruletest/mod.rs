@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::engine::Scanner;
-use crate::engine::rewrite::{error_profile, regression};
-use crate::lang::{self, Language};
+use crate::engine::rewrite::{regression, syntax_profile};
+use crate::lang::Language;
 use crate::rule::error::RuleError;
 use crate::rule::project::Project;
 use crate::rule::{RuleErrors, RuleSet};
@@ -284,9 +284,9 @@ fn check_fixture(
         );
     }
     if let (Some(before), Some(after)) = (
-        lang::parse(language, &input),
-        lang::parse(language, &output),
-    ) && let Some(reason) = regression(&error_profile(&before), &error_profile(&after))
+        syntax_profile(language, &input),
+        syntax_profile(language, &output),
+    ) && let Some(reason) = regression(&before, &after)
     {
         return fail(
             format!("the output parses worse than the input: {reason}"),

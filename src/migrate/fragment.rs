@@ -1,0 +1,687 @@
+//! Text embedded in code: string literals decoded into one analysis text
+//! with a map back to the source.
+//!
+//! A [`Fragment`] is what a reader of the code sees as one string: a single
+//! literal, Python's implicitly concatenated literals, or a `+` chain of
+//! literals and expressions (common for SQL in Java). Escapes are decoded,
+//! so `\"sales\"` reads as `"sales"`; an f-string interpolation or a
+//! non-literal operand becomes a placeholder of underscores. Each piece of
+//! the text remembers its source: only *verbatim* pieces (copied unchanged
+//! from the source) can be edited, so an edit never splits an escape or
+//! touches code. A `.sql` file is one verbatim fragment.
+//!
+//! Python docstrings and byte strings are not fragments.
+
+use std::collections::HashSet;
+use std::ops::Range;
+
+use tree_sitter::Node;
+
+use crate::lang::pre_order;
+
+/// The text a placeholder stands for: it parses as a SQL identifier and
+/// never equals a table or column name of a spec.
+pub(crate) const PLACEHOLDER: &str = "___";
+
+/// How a piece of the fragment's text relates to the source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Piece {
+    /// Copied unchanged from literal number `literal` of the fragment.
+    Verbatim { literal: usize },
+    /// A decoded escape sequence of literal number `literal`.
+    Escape { literal: usize },
+    /// An interpolation or a non-literal operand.
+    Placeholder,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Segment {
+    pub(crate) text: Range<usize>,
+    pub(crate) source: Range<usize>,
+    pub(crate) piece: Piece,
+}
+
+/// How a literal is quoted, to encode inserted text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Quoting {
+    Python {
+        quote: char,
+        raw: bool,
+        format: bool,
+    },
+    Java {
+        text_block: bool,
+    },
+    /// A `.sql` file: no quoting.
+    Bare,
+}
+
+/// One string as the code means it.
+#[derive(Clone, Debug)]
+pub(crate) struct Fragment {
+    pub(crate) text: String,
+    pub(crate) segments: Vec<Segment>,
+    pub(crate) quotings: Vec<Quoting>,
+    /// The source range of the whole expression.
+    pub(crate) range: Range<usize>,
+    /// The name of the function or method the string is passed to, if any.
+    pub(crate) call: Option<String>,
+}
+
+impl Fragment {
+    /// A single literal without interpolations: its text is its whole value.
+    pub(crate) fn is_single_literal(&self) -> bool {
+        self.quotings.len() == 1
+            && !self
+                .segments
+                .iter()
+                .any(|segment| segment.piece == Piece::Placeholder)
+    }
+
+    /// The segment holding text position `position` (the last one that
+    /// ends there, for a position at a segment boundary).
+    fn segment_at(&self, position: usize) -> Option<&Segment> {
+        self.segments
+            .iter()
+            .find(|segment| segment.text.start <= position && position < segment.text.end)
+            .or_else(|| {
+                self.segments
+                    .iter()
+                    .rev()
+                    .find(|segment| segment.text.end == position)
+            })
+    }
+
+    /// The source range of a text range that lies inside one verbatim
+    /// segment, or `None` when it covers an escape, a placeholder or code.
+    /// An empty range (an insertion) may also sit just before an escape.
+    pub(crate) fn source_range(&self, text: &Range<usize>) -> Option<Range<usize>> {
+        if text.is_empty()
+            && let Some(escape) = self.segments.iter().find(|segment| {
+                segment.text.start == text.start && matches!(segment.piece, Piece::Escape { .. })
+            })
+        {
+            return Some(escape.source.start..escape.source.start);
+        }
+        let segment = self.segment_at(text.start)?;
+        if !matches!(segment.piece, Piece::Verbatim { .. }) || text.end > segment.text.end {
+            return None;
+        }
+        let start = segment.source.start + (text.start - segment.text.start);
+        Some(start..start + text.len())
+    }
+
+    /// Whether any part of a text range is a placeholder.
+    pub(crate) fn touches_placeholder(&self, text: &Range<usize>) -> bool {
+        self.segments.iter().any(|segment| {
+            segment.piece == Piece::Placeholder
+                && segment.text.start < text.end.max(text.start + 1)
+                && text.start < segment.text.end
+        })
+    }
+
+    /// `replacement` encoded for the literal at text position `position`,
+    /// or `None` when that literal cannot hold it (a raw string and its quote).
+    pub(crate) fn encode(&self, position: usize, replacement: &str) -> Option<String> {
+        let literal_of = |segment: &Segment| match segment.piece {
+            Piece::Verbatim { literal } | Piece::Escape { literal } => Some(literal),
+            Piece::Placeholder => None,
+        };
+        let inside = self
+            .segments
+            .iter()
+            .find(|segment| segment.text.start <= position && position < segment.text.end);
+        let literal = match inside {
+            Some(segment) => literal_of(segment)?,
+            None => self
+                .segments
+                .iter()
+                .rev()
+                .find(|segment| segment.text.end == position)
+                .and_then(literal_of)?,
+        };
+        match self.quotings[literal] {
+            Quoting::Bare => Some(replacement.to_owned()),
+            Quoting::Java { text_block: false } => {
+                Some(replacement.replace('\\', "\\\\").replace('"', "\\\""))
+            }
+            Quoting::Java { text_block: true } => Some(
+                replacement
+                    .replace('\\', "\\\\")
+                    .replace("\"\"\"", "\"\"\\\""),
+            ),
+            Quoting::Python { quote, raw, format } => {
+                if raw {
+                    return (!replacement.contains([quote, '\\'])).then(|| replacement.to_owned());
+                }
+                let mut encoded = replacement.replace('\\', "\\\\");
+                encoded = encoded.replace(quote, &format!("\\{quote}"));
+                if format {
+                    encoded = encoded.replace('{', "{{").replace('}', "}}");
+                }
+                Some(encoded)
+            }
+        }
+    }
+}
+
+/// Builds a fragment piece by piece.
+#[derive(Default)]
+struct Builder {
+    text: String,
+    segments: Vec<Segment>,
+    quotings: Vec<Quoting>,
+}
+
+impl Builder {
+    fn push(&mut self, text: &str, source: Range<usize>, piece: Piece) {
+        if text.is_empty() && piece != Piece::Placeholder {
+            return;
+        }
+        let start = self.text.len();
+        self.text.push_str(text);
+        // Merge adjacent verbatim runs of one literal.
+        if let (Piece::Verbatim { .. }, Some(last)) = (piece, self.segments.last_mut())
+            && last.piece == piece
+            && last.text.end == start
+            && last.source.end == source.start
+        {
+            last.text.end = self.text.len();
+            last.source.end = source.end;
+            return;
+        }
+        self.segments.push(Segment {
+            text: start..self.text.len(),
+            source,
+            piece,
+        });
+    }
+
+    fn verbatim(&mut self, source_text: &str, range: Range<usize>) {
+        let literal = self.quotings.len() - 1;
+        self.push(
+            &source_text[range.clone()],
+            range,
+            Piece::Verbatim { literal },
+        );
+    }
+
+    fn placeholder(&mut self, range: Range<usize>) {
+        self.push(PLACEHOLDER, range, Piece::Placeholder);
+    }
+
+    fn finish(self, range: Range<usize>, call: Option<String>) -> Option<Fragment> {
+        (!self.quotings.is_empty()).then_some(Fragment {
+            text: self.text,
+            segments: self.segments,
+            quotings: self.quotings,
+            range,
+            call,
+        })
+    }
+}
+
+/// A `.sql` file as one fragment.
+pub(crate) fn sql_file(source: &str) -> Fragment {
+    let mut builder = Builder::default();
+    builder.quotings.push(Quoting::Bare);
+    builder.verbatim(source, 0..source.len());
+    builder
+        .finish(0..source.len(), None)
+        .unwrap_or_else(|| Fragment {
+            text: String::new(),
+            segments: Vec::new(),
+            quotings: vec![Quoting::Bare],
+            range: 0..0,
+            call: None,
+        })
+}
+
+/// Where a chain of `+` operands starts: a `+` node whose parent is not a `+`.
+fn is_plus(node: Node<'_>, kind: &str, source: &str) -> bool {
+    node.kind() == kind
+        && node
+            .child_by_field_name("operator")
+            .is_some_and(|operator| &source[operator.byte_range()] == "+")
+}
+
+fn flatten_plus<'t>(node: Node<'t>, kind: &str, source: &str, operands: &mut Vec<Node<'t>>) {
+    if is_plus(node, kind, source) {
+        if let Some(left) = node.child_by_field_name("left") {
+            flatten_plus(left, kind, source, operands);
+        }
+        if let Some(right) = node.child_by_field_name("right") {
+            flatten_plus(right, kind, source, operands);
+        }
+    } else {
+        operands.push(node);
+    }
+}
+
+/// The last name of the function or method `node` is an argument of:
+/// `getLogger` for `logging.getLogger("x")` or `LoggerFactory.getLogger("x")`.
+fn called(node: Node<'_>, source: &str) -> Option<String> {
+    let arguments = node
+        .parent()
+        .filter(|parent| parent.kind() == "argument_list")?;
+    let call = arguments.parent()?;
+    let function = match call.kind() {
+        "call" => call.child_by_field_name("function")?,
+        "method_invocation" => call.child_by_field_name("name")?,
+        _ => return None,
+    };
+    let text = &source[function.byte_range()];
+    Some(text.rsplit('.').next().unwrap_or(text).to_owned())
+}
+
+/// The language-specific parts of fragment extraction.
+trait Strings {
+    const PLUS: &'static str;
+    fn is_string(node: Node<'_>) -> bool;
+    /// Appends a string node's decoded text; false when it is not text
+    /// (a byte string).
+    fn decode(node: Node<'_>, source: &str, builder: &mut Builder) -> bool;
+    fn is_excluded(_node: Node<'_>) -> bool {
+        false
+    }
+}
+
+fn fragments<S: Strings>(root: Node<'_>, source: &str) -> Vec<Fragment> {
+    let mut fragments = Vec::new();
+    let mut taken: HashSet<usize> = HashSet::new();
+    for node in pre_order(root) {
+        if taken.contains(&node.id()) {
+            continue;
+        }
+        let is_chain = is_plus(node, S::PLUS, source)
+            && node
+                .parent()
+                .is_none_or(|parent| !is_plus(parent, S::PLUS, source));
+        let operands = if is_chain {
+            let mut operands = Vec::new();
+            flatten_plus(node, S::PLUS, source, &mut operands);
+            if !operands.iter().any(|operand| S::is_string(*operand)) {
+                continue;
+            }
+            operands
+        } else if S::is_string(node) && !S::is_excluded(node) {
+            vec![node]
+        } else {
+            continue;
+        };
+        let mut builder = Builder::default();
+        for operand in &operands {
+            if S::is_string(*operand) {
+                taken.insert(operand.id());
+                if S::decode(*operand, source, &mut builder) {
+                    continue;
+                }
+            }
+            builder.placeholder(operand.byte_range());
+        }
+        if let Some(fragment) = builder.finish(node.byte_range(), called(node, source)) {
+            fragments.push(fragment);
+        }
+    }
+    fragments
+}
+
+/// The fragments of a Python file.
+pub(crate) fn python(root: Node<'_>, source: &str) -> Vec<Fragment> {
+    fragments::<Python>(root, source)
+}
+
+/// The fragments of a Java file.
+pub(crate) fn java(root: Node<'_>, source: &str) -> Vec<Fragment> {
+    fragments::<Java>(root, source)
+}
+
+struct Python;
+
+impl Python {
+    /// Whether a string is a docstring: the first statement of a module,
+    /// class or function body.
+    fn is_docstring(node: Node<'_>) -> bool {
+        let Some(statement) = node
+            .parent()
+            .filter(|parent| parent.kind() == "expression_statement")
+        else {
+            return false;
+        };
+        if statement.named_child_count() != 1 {
+            return false;
+        }
+        let Some(body) = statement.parent() else {
+            return false;
+        };
+        let is_body = match body.kind() {
+            "module" => true,
+            "block" => body.parent().is_some_and(|owner| {
+                matches!(owner.kind(), "function_definition" | "class_definition")
+            }),
+            _ => false,
+        };
+        let mut cursor = body.walk();
+        let first = body
+            .named_children(&mut cursor)
+            .find(|child| child.kind() != "comment");
+        is_body && first.is_some_and(|first| first.id() == statement.id())
+    }
+
+    /// Decodes the text between interpolations of a string.
+    fn decode_text(
+        source: &str,
+        range: Range<usize>,
+        raw: bool,
+        format: bool,
+        builder: &mut Builder,
+    ) {
+        let bytes = source.as_bytes();
+        let mut run = range.start;
+        let mut position = range.start;
+        while position < range.end {
+            let byte = bytes[position];
+            let escape: Option<(usize, String)> = if byte == b'\\' && !raw {
+                python_escape(&source[position..range.end])
+            } else if format
+                && (byte == b'{' || byte == b'}')
+                && bytes.get(position + 1) == Some(&byte)
+            {
+                Some((2, char::from(byte).to_string()))
+            } else {
+                None
+            };
+            match escape {
+                Some((length, decoded)) => {
+                    builder.verbatim(source, run..position);
+                    let literal = builder.quotings.len() - 1;
+                    builder.push(
+                        &decoded,
+                        position..position + length,
+                        Piece::Escape { literal },
+                    );
+                    position += length;
+                    run = position;
+                }
+                None => position += 1,
+            }
+        }
+        builder.verbatim(source, run..range.end);
+    }
+}
+
+/// A Python escape sequence at the start of `text` (which starts with `\`):
+/// its length and decoded text. Unknown escapes stay as written.
+fn python_escape(text: &str) -> Option<(usize, String)> {
+    let mut characters = text.char_indices().skip(1);
+    let (_, next) = characters.next()?;
+    let simple = match next {
+        '\n' => Some(""),
+        '\\' => Some("\\"),
+        '\'' => Some("'"),
+        '"' => Some("\""),
+        'a' => Some("\u{7}"),
+        'b' => Some("\u{8}"),
+        'f' => Some("\u{c}"),
+        'n' => Some("\n"),
+        'r' => Some("\r"),
+        't' => Some("\t"),
+        'v' => Some("\u{b}"),
+        _ => None,
+    };
+    if let Some(decoded) = simple {
+        return Some((1 + next.len_utf8(), decoded.to_owned()));
+    }
+    if next == '\r' {
+        let length = if text[2..].starts_with('\n') { 3 } else { 2 };
+        return Some((length, String::new()));
+    }
+    let hex = |digits: usize| -> Option<(usize, String)> {
+        let code = text.get(2..2 + digits)?;
+        let value = u32::from_str_radix(code, 16).ok()?;
+        Some((2 + digits, char::from_u32(value)?.to_string()))
+    };
+    match next {
+        'x' => hex(2),
+        'u' => hex(4),
+        'U' => hex(8),
+        'N' => {
+            let end = text.find('}')?;
+            // The named character is unknown here; it is not an identifier.
+            Some((end + 1, "\u{fffd}".to_owned()))
+        }
+        '0'..='7' => {
+            let digits = text[1..]
+                .chars()
+                .take(3)
+                .take_while(|c| ('0'..='7').contains(c))
+                .count();
+            let value = u32::from_str_radix(&text[1..1 + digits], 8).ok()?;
+            Some((1 + digits, char::from_u32(value)?.to_string()))
+        }
+        _ => None,
+    }
+}
+
+impl Strings for Python {
+    const PLUS: &'static str = "binary_operator";
+
+    fn is_string(node: Node<'_>) -> bool {
+        matches!(node.kind(), "string" | "concatenated_string")
+    }
+
+    fn is_excluded(node: Node<'_>) -> bool {
+        // Parts of a concatenation are taken with it.
+        node.parent()
+            .is_some_and(|parent| parent.kind() == "concatenated_string")
+            || Self::is_docstring(node)
+    }
+
+    fn decode(node: Node<'_>, source: &str, builder: &mut Builder) -> bool {
+        if node.kind() == "concatenated_string" {
+            let mut cursor = node.walk();
+            let parts: Vec<Node<'_>> = node
+                .named_children(&mut cursor)
+                .filter(|part| part.kind() == "string")
+                .collect();
+            let mut any = false;
+            for part in parts {
+                if Self::decode(part, source, builder) {
+                    any = true;
+                } else {
+                    builder.placeholder(part.byte_range());
+                }
+            }
+            return any;
+        }
+        let mut cursor = node.walk();
+        let children: Vec<Node<'_>> = node.children(&mut cursor).collect();
+        let (Some(start), Some(end)) = (
+            children.iter().find(|child| child.kind() == "string_start"),
+            children
+                .iter()
+                .rev()
+                .find(|child| child.kind() == "string_end"),
+        ) else {
+            return false;
+        };
+        let opening = &source[start.byte_range()];
+        let prefix: String = opening
+            .chars()
+            .take_while(|c| c.is_ascii_alphabetic())
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+        if prefix.contains('b') {
+            return false;
+        }
+        let raw = prefix.contains('r');
+        let format = prefix.contains('f') || prefix.contains('t');
+        let quote = opening[prefix.len()..].chars().next().unwrap_or('"');
+        builder
+            .quotings
+            .push(Quoting::Python { quote, raw, format });
+        let mut position = start.end_byte();
+        for interpolation in children
+            .iter()
+            .filter(|child| child.kind() == "interpolation")
+        {
+            Self::decode_text(
+                source,
+                position..interpolation.start_byte(),
+                raw,
+                format,
+                builder,
+            );
+            builder.placeholder(interpolation.byte_range());
+            position = interpolation.end_byte();
+        }
+        Self::decode_text(source, position..end.start_byte(), raw, format, builder);
+        true
+    }
+}
+
+struct Java;
+
+/// A Java escape sequence at the start of `text` (which starts with `\`).
+fn java_escape(text: &str) -> Option<(usize, String)> {
+    let next = text[1..].chars().next()?;
+    let simple = match next {
+        'b' => Some("\u{8}"),
+        't' => Some("\t"),
+        'n' => Some("\n"),
+        'f' => Some("\u{c}"),
+        'r' => Some("\r"),
+        's' => Some(" "),
+        '"' => Some("\""),
+        '\'' => Some("'"),
+        '\\' => Some("\\"),
+        '\n' => Some(""),
+        _ => None,
+    };
+    if let Some(decoded) = simple {
+        return Some((1 + next.len_utf8(), decoded.to_owned()));
+    }
+    match next {
+        '\r' => Some((
+            if text[2..].starts_with('\n') { 3 } else { 2 },
+            String::new(),
+        )),
+        '0'..='7' => {
+            let limit = if next <= '3' { 3 } else { 2 };
+            let digits = text[1..]
+                .chars()
+                .take(limit)
+                .take_while(|c| ('0'..='7').contains(c))
+                .count();
+            let value = u32::from_str_radix(&text[1..1 + digits], 8).ok()?;
+            Some((1 + digits, char::from_u32(value)?.to_string()))
+        }
+        'u' => {
+            let marks = text[1..].chars().take_while(|&c| c == 'u').count();
+            let start = 1 + marks;
+            let value = u32::from_str_radix(text.get(start..start + 4)?, 16).ok()?;
+            Some((start + 4, char::from_u32(value)?.to_string()))
+        }
+        _ => None,
+    }
+}
+
+impl Strings for Java {
+    const PLUS: &'static str = "binary_expression";
+
+    fn is_string(node: Node<'_>) -> bool {
+        node.kind() == "string_literal"
+    }
+
+    fn decode(node: Node<'_>, source: &str, builder: &mut Builder) -> bool {
+        let text = &source[node.byte_range()];
+        let delimiter = if text.starts_with("\"\"\"") && text.len() >= 6 {
+            3
+        } else {
+            1
+        };
+        if text.len() < 2 * delimiter {
+            return false;
+        }
+        builder.quotings.push(Quoting::Java {
+            text_block: delimiter == 3,
+        });
+        let range = node.start_byte() + delimiter..node.end_byte() - delimiter;
+        let bytes = source.as_bytes();
+        let mut run = range.start;
+        let mut position = range.start;
+        while position < range.end {
+            if bytes[position] == b'\\'
+                && let Some((length, decoded)) = java_escape(&source[position..range.end])
+            {
+                builder.verbatim(source, run..position);
+                let literal = builder.quotings.len() - 1;
+                builder.push(
+                    &decoded,
+                    position..position + length,
+                    Piece::Escape { literal },
+                );
+                position += length;
+                run = position;
+            } else {
+                position += 1;
+            }
+        }
+        builder.verbatim(source, run..range.end);
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lang::{self, Language};
+
+    fn extract(language: &str, source: &str) -> Vec<Fragment> {
+        let language = Language::from_name(language).expect("language");
+        let tree = lang::parse(language, source).expect("parses");
+        match language.name() {
+            "python" => python(tree.root_node(), source),
+            _ => java(tree.root_node(), source),
+        }
+    }
+
+    #[test]
+    fn python_strings_are_decoded_and_joined() {
+        let source = "\"\"\"Docstring sales.orders.\"\"\"\nq = (f\"SELECT {a!r} \\\"x\\\"\" 'FROM t' r\"\\d\")\nb = b'bytes'\nc = \"a\" + name + 'b'\n";
+        let fragments = extract("python", source);
+        let texts: Vec<&str> = fragments
+            .iter()
+            .map(|fragment| fragment.text.as_str())
+            .collect();
+        assert_eq!(texts, vec!["SELECT ___ \"x\"FROM t\\d", "a___b"]);
+        let first = &fragments[0];
+        // `FROM` is verbatim; the decoded quote is not.
+        let from = first.text.find("FROM").expect("present");
+        let range = first.source_range(&(from..from + 4)).expect("verbatim");
+        assert_eq!(&source[range], "FROM");
+        let quote = first.text.find('"').expect("present");
+        assert_eq!(first.source_range(&(quote..quote + 1)), None);
+        assert!(!first.is_single_literal());
+    }
+
+    #[test]
+    fn java_literals_text_blocks_and_chains() {
+        let source = "class A { String q = \"SELECT \\\"a\\\" \" + t + \"\"\"\n  FROM x \\\n  WHERE\"\"\"; String s = \"one\"; }";
+        let fragments = extract("java", source);
+        let texts: Vec<&str> = fragments
+            .iter()
+            .map(|fragment| fragment.text.as_str())
+            .collect();
+        assert_eq!(texts, vec!["SELECT \"a\" ___\n  FROM x   WHERE", "one"]);
+        assert!(fragments[1].is_single_literal());
+        assert_eq!(fragments[0].encode(0, "a\"b").as_deref(), Some("a\\\"b"));
+    }
+
+    #[test]
+    fn encoding_respects_python_quoting() {
+        let fragments = extract("python", "a = r'x'\nb = f\"y\"\n");
+        assert_eq!(fragments[0].encode(0, "it's").as_deref(), None);
+        assert_eq!(fragments[1].encode(0, "{\"}").as_deref(), Some("{{\\\"}}"));
+    }
+}

@@ -1,0 +1,132 @@
+//! Broken migration specs: each is rejected before any file is touched,
+//! with exit code 2 and errors naming the file, the line:column and the
+//! spec id.
+
+use assert_cmd::Command;
+
+const CONSUMER: &str = "Q = 'SELECT cust_id FROM sales.orders'\n";
+
+/// Runs `fleetmod rewrite --spec spec.yml --apply .` and returns stderr,
+/// checking that it failed with code 2 and left the consumer file alone.
+fn rejected(spec: &str) -> String {
+    let directory = tempfile::tempdir().expect("tempdir");
+    std::fs::write(directory.path().join("spec.yml"), spec).expect("write");
+    std::fs::write(directory.path().join("a.py"), CONSUMER).expect("write");
+    let output = Command::cargo_bin("fleetmod")
+        .expect("binary")
+        .current_dir(directory.path())
+        .args([
+            "rewrite", "--color", "never", "--spec", "spec.yml", "--apply", ".",
+        ])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8(output.stderr).expect("utf-8");
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let after = std::fs::read_to_string(directory.path().join("a.py")).expect("read");
+    assert_eq!(after, CONSUMER, "nothing may be rewritten");
+    stderr
+}
+
+fn assert_errors(spec: &str, expected: &[&str]) {
+    let stderr = rejected(spec);
+    for line in expected {
+        assert!(stderr.contains(line), "expected `{line}` in:\n{stderr}");
+    }
+}
+
+const VALID_DATASET: &str = "dataset:\n  from: sales.orders\n  to: sales_v2.orders\n";
+
+#[test]
+fn unknown_keys_are_errors_at_every_level() {
+    assert_errors(
+        &format!("id: orders-v2\n{VALID_DATASET}consumers: []\n"),
+        &["spec.yml:5:1: spec `orders-v2`: unknown field `consumers`"],
+    );
+    assert_errors(
+        "id: orders-v2\ndataset:\n  from: sales.orders\n  too: sales_v2.orders\n",
+        &[
+            "spec.yml:4:3: spec `orders-v2`: unknown field `too`, expected one of from, to, columns, removed",
+        ],
+    );
+}
+
+#[test]
+fn missing_tables_are_named() {
+    assert_errors(
+        "id: orders-v2\ndataset:\n  to: sales_v2.orders\n",
+        &["spec.yml:3:3: spec `orders-v2`: missing `dataset.from`: the old table"],
+    );
+    assert_errors(
+        "id: orders-v2\ndataset:\n  from: sales.orders\n",
+        &["spec.yml:3:3: spec `orders-v2`: missing `dataset.to`: the new table"],
+    );
+    assert_errors(
+        "id: orders-v2\n",
+        &["spec.yml:1:1: spec `orders-v2`: missing `dataset`"],
+    );
+    assert_errors(VALID_DATASET, &["spec.yml:1:1: missing `id`"]);
+}
+
+#[test]
+fn malformed_names_point_at_the_value() {
+    assert_errors(
+        "id: Orders_V2\ndataset:\n  from: orders\n  to: a.b.c.d\n",
+        &[
+            "spec.yml:1:5: `Orders_V2` is not a spec id",
+            "spec.yml:3:9: `orders` is not a table name",
+            "spec.yml:4:7: `a.b.c.d` is not a table name",
+        ],
+    );
+    assert_errors(
+        &format!("id: x\n{VALID_DATASET}  columns:\n    9lives: cats\n    ok: \"with space\"\n"),
+        &[
+            "spec.yml:6:5: spec `x`: `9lives` is not a column name",
+            "spec.yml:7:9: spec `x`: `with space` is not a column name",
+        ],
+    );
+}
+
+#[test]
+fn contradictory_column_changes_are_errors() {
+    assert_errors(
+        &format!(
+            "id: x\n{VALID_DATASET}  columns:\n    a: a\n    b: c\n    d: C\n  removed: [b, e, e, c]\n"
+        ),
+        &[
+            "spec.yml:6:8: spec `x`: column `a` is renamed to itself",
+            "spec.yml:8:8: spec `x`: columns `b` and `d` are both renamed to `C`",
+            "spec.yml:9:13: spec `x`: column `b` is both renamed and removed",
+            "spec.yml:9:19: spec `x`: column `e` is listed twice",
+            "spec.yml:9:22: spec `x`: column `c` is removed, but `b` is renamed to it",
+        ],
+    );
+    assert_errors(
+        &format!("id: x\n{VALID_DATASET}  columns:\n    a: b\n    a: c\n"),
+        &["spec.yml:7:5: spec `x`: duplicate mapping key: a"],
+    );
+}
+
+#[test]
+fn an_unchanged_table_needs_unambiguous_column_changes() {
+    assert_errors(
+        "id: x\ndataset:\n  from: s.t\n  to: s.t\n",
+        &["spec.yml:3:3: spec `x`: `from` and `to` are the same table and no column changes"],
+    );
+    assert_errors(
+        "id: x\ndataset:\n  from: s.t\n  to: s.t\n  columns:\n    a: b\n    b: c\n",
+        &["spec.yml:6:8: spec `x`: `a` is renamed to a name that is itself renamed"],
+    );
+}
+
+#[test]
+fn rule_globs_must_name_rule_files() {
+    assert_errors(
+        &format!("id: x\n{VALID_DATASET}rules: [custom/*.yaml]\n"),
+        &["spec.yml:5:9: spec `x`: `custom/*.yaml` names no rule file (.yml or .yaml)"],
+    );
+}
+
+#[test]
+fn invalid_yaml_is_located() {
+    assert_errors("id: x\ndataset: [1, 2\n", &["spec.yml:2:"]);
+}
