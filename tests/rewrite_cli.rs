@@ -424,3 +424,28 @@ fn sgconfig_test_directories_are_honoured() {
         .success()
         .stdout("2 passed, 0 failed\n");
 }
+
+#[test]
+fn the_readme_example_rewrites_with_the_spec_and_starter_rules() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let output = fleetmod(root)
+        .args([
+            "rewrite",
+            "--spec",
+            "examples/orders-v2.yml",
+            "--rules",
+            "rules/",
+            "examples/consumers",
+            "--color",
+            "never",
+        ])
+        .output()
+        .expect("runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    insta::assert_snapshot!("example_diff", String::from_utf8_lossy(&output.stdout));
+    insta::assert_snapshot!("example_summary", String::from_utf8_lossy(&output.stderr));
+}

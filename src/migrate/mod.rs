@@ -482,7 +482,12 @@ impl FileWork<'_> {
         let matches: Vec<(&Path, TableMatch)> = paths
             .iter()
             .filter(|path| !inside(&path.span, &comments))
-            .filter_map(|path| Some((path, path::match_table(&fragment.text, path, self.old_table())?)))
+            .filter_map(|path| {
+                Some((
+                    path,
+                    path::match_table(&fragment.text, path, self.old_table())?,
+                ))
+            })
             .filter(|(_, found)| found.trailing <= 1)
             .collect();
         if !matches.is_empty() {
