@@ -314,6 +314,20 @@ impl<'r> Scanner<'r> {
         }
     }
 
+    /// Whether any selected rule may propose an edit for this text (its
+    /// literals are present), so that a text no rule can touch is not parsed.
+    pub(crate) fn may_edit(
+        &self,
+        language: Language,
+        path: &Path,
+        source: &str,
+        selection: Selection,
+    ) -> bool {
+        self.language(language).is_some_and(|scanner| {
+            !source.is_empty() && Self::enabled(scanner, path, source, selection).contains(&true)
+        })
+    }
+
     /// The edits that rules with a fix propose for one parsed source text.
     /// An edit that deletes a comment its fix does not carry over is marked
     /// for review.

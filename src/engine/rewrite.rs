@@ -257,6 +257,9 @@ impl Scanner<'_> {
         let mut history: Vec<String> = vec![text.clone()];
         let mut passes: Vec<Pass> = Vec::new();
         for pass in 0..=MAX_PASSES {
+            if !self.may_edit(language, path, &text, selection) {
+                break;
+            }
             let Some(tree) = lang::parse(language, &text) else {
                 break;
             };

@@ -87,9 +87,13 @@ impl Migration {
             column_names.insert(name.to_ascii_lowercase(), Column::Removed(index));
             spelling.insert(Column::Removed(index), name.clone());
         }
+        let mut names = vec![&dataset.from.table];
+        if dataset.to.table != dataset.from.table {
+            names.push(&dataset.to.table);
+        }
         let table_name = AhoCorasick::builder()
             .ascii_case_insensitive(true)
-            .build([&dataset.from.table])
+            .build(names)
             .ok();
         Migration {
             spec: spec.clone(),
@@ -112,7 +116,8 @@ impl Migration {
     }
 
     /// Whether the migration may touch this text at all: everything it
-    /// does needs the old table's name somewhere in the file.
+    /// does needs the old (or, for findings, the new) table's name
+    /// somewhere in the file.
     pub fn may_apply(&self, source: &str) -> bool {
         self.table_name
             .as_ref()
@@ -122,6 +127,8 @@ impl Migration {
     fn columns(&self) -> Columns<'_> {
         Columns {
             table: &self.spec.dataset.from,
+            new_table: (self.spec.dataset.to != self.spec.dataset.from)
+                .then_some(&self.spec.dataset.to),
             names: self.column_names.clone(),
             spelling: self.spelling.clone(),
         }
@@ -141,6 +148,7 @@ impl Migration {
             first_rule,
             outcome: Outcome::default(),
             references_table: false,
+            references_new_table: false,
             if_referenced: Vec::new(),
             parameters: HashSet::new(),
         };
@@ -166,7 +174,7 @@ impl Migration {
         }
         if is_sql_file {
             file.dbt_sources(source);
-        } else if file.references_table {
+        } else if file.references_table || file.references_new_table {
             for fragment in plain {
                 file.column_literal_or_mentions(fragment);
             }
@@ -174,7 +182,7 @@ impl Migration {
                 file.python_attributes(root, source);
             }
         }
-        if file.references_table {
+        if file.references_table || file.references_new_table {
             let deferred = std::mem::take(&mut file.if_referenced);
             file.outcome.findings.extend(deferred);
         }
@@ -195,10 +203,34 @@ struct FileWork<'m> {
     outcome: Outcome,
     /// Some string or SQL of the file names the old table.
     references_table: bool,
+    /// Some string or SQL of the file names the new table (findings about
+    /// old column names then still apply, so a second run reports them too).
+    references_new_table: bool,
     /// Findings that matter only if the file references the old table.
     if_referenced: Vec<Finding>,
     /// Bind parameter names used by the file's SQL (lower case).
     parameters: HashSet<String>,
+}
+
+/// The ranges of the words (letters, digits, `_`) of a text.
+fn words(text: &str) -> Vec<Range<usize>> {
+    let mut found = Vec::new();
+    let mut start = None;
+    for (offset, character) in text
+        .char_indices()
+        .chain(std::iter::once((text.len(), ' ')))
+    {
+        let is_word = character.is_ascii_alphanumeric() || character == '_';
+        match (is_word, start) {
+            (true, None) => start = Some(offset),
+            (false, Some(word_start)) => {
+                start = None;
+                found.push(word_start..offset);
+            }
+            _ => {}
+        }
+    }
+    found
 }
 
 /// One replacement in a fragment's text coordinates.
@@ -363,6 +395,7 @@ impl FileWork<'_> {
                 let qualifier = match first.quote {
                     Quote::Bare if needs_quotes => format!("`{project}`."),
                     Quote::Bare | Quote::SharedBacktick => format!("{project}."),
+                    Quote::SharedBracket => format!("{project}:"),
                     Quote::Backtick => format!("`{project}`."),
                     Quote::Double => format!("\"{project}\"."),
                     Quote::Bracket => format!("[{project}]."),
@@ -415,6 +448,7 @@ impl FileWork<'_> {
     fn plain_fragment(&mut self, fragment: &Fragment, paths: &[Path]) {
         for path in paths {
             let Some(found) = path::match_table(&fragment.text, path, self.old_table()) else {
+                self.note_new_table(&fragment.text, path);
                 self.interpolated_table(fragment, path);
                 continue;
             };
@@ -437,6 +471,16 @@ impl FileWork<'_> {
                 continue;
             }
             self.table_edit(fragment, &[], path, &found, false);
+        }
+    }
+
+    /// Notes a reference to the new table.
+    fn note_new_table(&mut self, text: &str, path: &Path) {
+        let dataset = &self.migration.spec.dataset;
+        if dataset.to != dataset.from
+            && path::match_table(text, path, &dataset.to).is_some_and(|found| found.trailing <= 1)
+        {
+            self.references_new_table = true;
         }
     }
 
@@ -465,8 +509,8 @@ impl FileWork<'_> {
     }
 
     /// SQL: table references outside comments, and column references
-    /// resolved statement by statement. A statement that does not parse is
-    /// left alone.
+    /// resolved statement by statement. In a statement that does not parse
+    /// only table references are rewritten; it is reported.
     fn sql_fragment(&mut self, fragment: &Fragment, paths: &[Path]) {
         let Some(parsed) = sql::parse(&fragment.text) else {
             return;
@@ -479,12 +523,15 @@ impl FileWork<'_> {
                 .iter()
                 .any(|outer| outer.start <= range.start && range.end <= outer.end)
         };
-        let matches: Vec<(&Path, TableMatch)> = paths
+        let outside_comments: Vec<&Path> = paths
             .iter()
             .filter(|path| !inside(&path.span, &comments))
+            .collect();
+        let matches: Vec<(&Path, TableMatch)> = outside_comments
+            .iter()
             .filter_map(|path| {
                 Some((
-                    path,
+                    *path,
                     path::match_table(&fragment.text, path, self.old_table())?,
                 ))
             })
@@ -493,32 +540,72 @@ impl FileWork<'_> {
         if !matches.is_empty() {
             self.references_table = true;
         }
+        for path in &outside_comments {
+            self.note_new_table(&fragment.text, path);
+        }
         for (statement, clean) in sql::statements(root) {
             let range = statement.byte_range();
             let here: Vec<&(&Path, TableMatch)> = matches
                 .iter()
                 .filter(|(path, _)| range.start <= path.span.start && path.span.end <= range.end)
                 .collect();
-            if !clean {
-                if !here.is_empty() {
-                    let at = Self::source_position(fragment, range.start);
-                    let from = self.old_table().clone();
-                    self.find(
-                        DerivedRule::Review,
-                        at,
-                        format!("this SQL references {from} but does not parse (tree-sitter-sequel), so it was left unchanged"),
-                    );
-                }
-                continue;
-            }
-            for (path, found) in here {
+            for (path, found) in &here {
                 self.table_edit(fragment, &parsed.protected, path, found, true);
             }
-            let analysis = scope::analyze(statement, &fragment.text, paths, &self.columns);
-            for reference in analysis.references {
-                self.column_reference(fragment, &parsed.protected, &reference);
+            if clean {
+                let analysis = scope::analyze(statement, &fragment.text, paths, &self.columns);
+                for reference in analysis.references {
+                    self.column_reference(fragment, &parsed.protected, &reference);
+                }
+                self.references_new_table |= analysis.reads_new_table;
+            } else {
+                self.unparsed_statement(fragment, range, !here.is_empty(), &comments);
             }
         }
+    }
+
+    /// Reports a statement that does not parse, if it reads either table.
+    fn unparsed_statement(
+        &mut self,
+        fragment: &Fragment,
+        range: Range<usize>,
+        reads_old_table: bool,
+        comments: &[Range<usize>],
+    ) {
+        let text = &fragment.text[range.clone()];
+        let dataset = &self.migration.spec.dataset;
+        let reads_new_table = dataset.to != dataset.from
+            && path::paths(text)
+                .iter()
+                .any(|path| path::match_table(text, path, &dataset.to).is_some());
+        if !reads_old_table && !reads_new_table {
+            return;
+        }
+        let mut mentioned: Vec<&str> = Vec::new();
+        for word in words(text) {
+            let absolute = range.start + word.start..range.start + word.end;
+            let in_comment = comments
+                .iter()
+                .any(|comment| comment.start <= absolute.start && absolute.end <= comment.end);
+            let name = &text[word];
+            if !in_comment && self.columns.lookup(name).is_some() && !mentioned.contains(&name) {
+                mentioned.push(name);
+            }
+        }
+        let table = if reads_old_table {
+            &dataset.from
+        } else {
+            &dataset.to
+        };
+        let mut message = format!(
+            "this SQL reads {table} but does not parse (tree-sitter-sequel), so its columns were not checked or renamed"
+        );
+        if !mentioned.is_empty() {
+            let names: Vec<String> = mentioned.iter().map(|name| format!("`{name}`")).collect();
+            message.push_str(&format!("; it mentions {}", names.join(", ")));
+        }
+        let at = Self::source_position(fragment, range.start);
+        self.find(DerivedRule::Review, at, message);
     }
 
     fn column_reference(
@@ -572,7 +659,18 @@ impl FileWork<'_> {
                     self.outcome.findings.push(finding);
                 }
             }
-            (Column::Removed(_), Resolution::Table { .. }) => {
+            (Column::Renamed(index), Resolution::NewTable) => {
+                let new = &dataset.columns[index].new;
+                self.find(
+                    DerivedRule::Review,
+                    at,
+                    format!(
+                        "`{old}` is the old name of `{new}`, but this query reads {}",
+                        dataset.to
+                    ),
+                );
+            }
+            (Column::Removed(_), Resolution::Table { .. } | Resolution::NewTable) => {
                 self.find(
                     DerivedRule::RemovedColumn,
                     at,
@@ -615,6 +713,18 @@ impl FileWork<'_> {
                         format!("`{text}` is also the name of a bind parameter in this file's SQL, which keeps its name; not rewritten"),
                     );
                 }
+                Column::Renamed(index) if !self.references_table => {
+                    let at = Self::source_position(fragment, 0);
+                    let new = &dataset.columns[index].new;
+                    self.find(
+                        DerivedRule::Review,
+                        at,
+                        format!(
+                            "`{text}` is the old name of `{new}`, and this file reads {}",
+                            dataset.to
+                        ),
+                    );
+                }
                 Column::Renamed(index) => {
                     let new = &dataset.columns[index].new;
                     let note = format!(
@@ -645,20 +755,8 @@ impl FileWork<'_> {
             }
             return;
         }
-        let mut start = None;
-        for (offset, character) in text
-            .char_indices()
-            .chain(std::iter::once((text.len(), ' ')))
-        {
-            let is_word = character.is_ascii_alphanumeric() || character == '_';
-            match (is_word, start) {
-                (true, None) => start = Some(offset),
-                (false, Some(word_start)) => {
-                    start = None;
-                    self.mention(fragment, word_start..offset);
-                }
-                _ => {}
-            }
+        for word in words(text) {
+            self.mention(fragment, word);
         }
     }
 

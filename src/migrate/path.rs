@@ -19,6 +19,9 @@ pub(crate) enum Quote {
     Backtick,
     /// Backticks around several names: `` `proj.sales.orders` ``.
     SharedBacktick,
+    /// Brackets around several names, as BigQuery legacy SQL writes
+    /// `[proj:sales.orders]`.
+    SharedBracket,
     Double,
     Bracket,
 }
@@ -35,7 +38,7 @@ impl Name {
     /// sibling name before it.
     pub(crate) fn outer_start(&self) -> usize {
         match self.quote {
-            Quote::Bare | Quote::SharedBacktick => self.text.start,
+            Quote::Bare | Quote::SharedBacktick | Quote::SharedBracket => self.text.start,
             _ => self.text.start - 1,
         }
     }
@@ -84,21 +87,26 @@ fn part(text: &str, start: usize) -> Option<(Vec<Name>, usize)> {
         if !valid {
             return None;
         }
-        let names = if first == b'`' && content.contains(['.', ':']) {
+        let shared = match first {
+            b'`' => Quote::SharedBacktick,
+            b'[' => Quote::SharedBracket,
+            _ => Quote::Double,
+        };
+        let names = if first != b'"' && content.contains(['.', ':']) {
             let mut names = Vec::new();
             let mut name_start = content_start;
             for (offset, byte) in content.bytes().enumerate() {
                 if byte == b'.' || byte == b':' {
                     names.push(Name {
                         text: name_start..content_start + offset,
-                        quote: Quote::SharedBacktick,
+                        quote: shared,
                     });
                     name_start = content_start + offset + 1;
                 }
             }
             names.push(Name {
                 text: name_start..content_end,
-                quote: Quote::SharedBacktick,
+                quote: shared,
             });
             names
         } else {
@@ -264,7 +272,7 @@ mod tests {
     fn paths_take_every_quoting_form() {
         assert_eq!(
             names(
-                "FROM sales.orders o JOIN `p.sales.orders`, `sales`.`orders`, \"sales\".\"orders\", p:sales.orders"
+                "FROM sales.orders o JOIN `p.sales.orders`, `sales`.`orders`, \"sales\".\"orders\", p:sales.orders, [p:sales.orders]"
             ),
             vec![
                 vec!["FROM"],
@@ -274,6 +282,7 @@ mod tests {
                 vec!["p", "sales", "orders"],
                 vec!["sales", "orders"],
                 vec!["sales", "orders"],
+                vec!["p", "sales", "orders"],
                 vec!["p", "sales", "orders"],
             ]
         );

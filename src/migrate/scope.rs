@@ -37,6 +37,9 @@ pub(crate) enum Column {
 /// The spec's columns by lower-case name.
 pub(crate) struct Columns<'a> {
     pub(crate) table: &'a TableName,
+    /// The new table, when it differs from the old one: columns read from
+    /// it under old names are reported.
+    pub(crate) new_table: Option<&'a TableName>,
     pub(crate) names: HashMap<String, Column>,
     /// The spec's spelling of each column, for exact (double-quoted) matches.
     pub(crate) spelling: HashMap<Column, String>,
@@ -48,10 +51,10 @@ impl Columns<'_> {
     }
 
     /// Every spec column, as a derived table of `SELECT *` exposes them.
-    fn all(&self, review: bool) -> Mapping {
+    fn all(&self, via: Via) -> Mapping {
         self.names
             .iter()
-            .map(|(name, column)| (name.clone(), (*column, review)))
+            .map(|(name, column)| (name.clone(), (*column, via)))
             .collect()
     }
 }
@@ -62,8 +65,26 @@ pub(crate) enum Resolution {
     /// It reads the old table, directly or through derived tables; `review`
     /// when the table was named in a different case or without its project.
     Table { review: bool },
+    /// It reads the new table, under the column's old name.
+    NewTable,
     /// It may read the old table; why it cannot be told.
     Unresolved(&'static str),
+}
+
+/// Which table a resolved column comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Via {
+    Old { review: bool },
+    New,
+}
+
+impl Via {
+    fn resolution(self) -> Resolution {
+        match self {
+            Via::Old { review } => Resolution::Table { review },
+            Via::New => Resolution::NewTable,
+        }
+    }
 }
 
 /// A reference to a spec column.
@@ -81,16 +102,15 @@ pub(crate) struct Reference {
 pub(crate) struct Analysis {
     pub(crate) references: Vec<Reference>,
     pub(crate) reads_table: bool,
+    pub(crate) reads_new_table: bool,
 }
 
-/// Renamed columns a derived table exposes, by lower-case old name.
-type Mapping = HashMap<String, (Column, bool)>;
+/// Spec columns a derived table exposes, by lower-case old name.
+type Mapping = HashMap<String, (Column, Via)>;
 
 #[derive(Clone, Debug)]
 enum Source {
-    Table {
-        review: bool,
-    },
+    Table(Via),
     Derived(Mapping),
     /// A table named by an interpolation or template: it may be the old one.
     Dynamic,
@@ -109,9 +129,9 @@ struct Relation {
 }
 
 impl Relation {
-    fn maps(&self, name: &str, columns: &Columns<'_>) -> Option<(Column, bool)> {
+    fn maps(&self, name: &str, columns: &Columns<'_>) -> Option<(Column, Via)> {
         match &self.source {
-            Source::Table { review } => columns.lookup(name).map(|column| (column, *review)),
+            Source::Table(via) => columns.lookup(name).map(|column| (column, *via)),
             Source::Derived(mapping) => mapping.get(&name.to_ascii_lowercase()).copied(),
             Source::Dynamic | Source::Other => None,
         }
@@ -119,7 +139,7 @@ impl Relation {
 
     fn exposes(&self, columns: &Columns<'_>) -> Mapping {
         match &self.source {
-            Source::Table { review } => columns.all(*review),
+            Source::Table(via) => columns.all(*via),
             Source::Derived(mapping) => mapping.clone(),
             Source::Dynamic | Source::Other => Mapping::new(),
         }
@@ -163,7 +183,7 @@ struct Analyzer<'a> {
     columns: &'a Columns<'a>,
     analysis: Analysis,
     /// Field node ids resolved to a spec column (for exposing them).
-    resolved: HashMap<usize, (Column, bool)>,
+    resolved: HashMap<usize, (Column, Via)>,
 }
 
 /// Resolves the spec-column references of one statement. `text` is the
@@ -233,11 +253,25 @@ impl<'a> Analyzer<'a> {
         (names, path)
     }
 
-    /// Whether an object reference names the old table, and how surely.
-    fn table_source(&self, node: Node<'_>) -> Option<bool> {
+    /// Whether an object reference names the old table (and how surely)
+    /// or the new one.
+    fn table_source(&self, node: Node<'_>) -> Option<Via> {
         let (_, path) = self.path_names(node);
-        let found = path::match_table(self.text, path?, self.columns.table)?;
-        (found.trailing == 0).then_some(found.case_differs || found.project_missing)
+        let path = path?;
+        if let Some(found) = path::match_table(self.text, path, self.columns.table) {
+            return (found.trailing == 0).then_some(Via::Old {
+                review: found.case_differs || found.project_missing,
+            });
+        }
+        let found = path::match_table(self.text, path, self.columns.new_table?)?;
+        (found.trailing == 0).then_some(Via::New)
+    }
+
+    fn note_table(&mut self, via: Via) {
+        match via {
+            Via::Old { .. } => self.analysis.reads_table = true,
+            Via::New => self.analysis.reads_new_table = true,
+        }
     }
 
     fn record(&mut self, node: Node<'_>, column: Column, resolution: Resolution) {
@@ -246,8 +280,15 @@ impl<'a> Analyzer<'a> {
         if quote == Quote::Double && self.columns.spelling.get(&column) != Some(&name) {
             return;
         }
-        if let Resolution::Table { review } = resolution {
-            self.resolved.insert(node.id(), (column, review));
+        match resolution {
+            Resolution::Table { review } => {
+                self.resolved
+                    .insert(node.id(), (column, Via::Old { review }));
+            }
+            Resolution::NewTable => {
+                self.resolved.insert(node.id(), (column, Via::New));
+            }
+            Resolution::Unresolved(_) => {}
         }
         self.analysis.references.push(Reference {
             name: range,
@@ -361,9 +402,9 @@ impl<'a> Analyzer<'a> {
             (names.len(), names.first().and_then(|name| ctes.get(name)))
         {
             Source::Derived(mapping.clone())
-        } else if let Some(review) = self.table_source(reference) {
-            self.analysis.reads_table = true;
-            Source::Table { review }
+        } else if let Some(via) = self.table_source(reference) {
+            self.note_table(via);
+            Source::Table(via)
         } else if names.iter().any(|name| {
             name.trim_matches('_').is_empty()
                 || !name
@@ -561,9 +602,9 @@ impl<'a> Analyzer<'a> {
                 .find(|relation| relation.answers_to(&names))
         });
         if let Some(owner) = owner
-            && let Some((column, review)) = owner.maps(&name, self.columns)
+            && let Some((column, via)) = owner.maps(&name, self.columns)
         {
-            self.record(name_node, column, Resolution::Table { review });
+            self.record(name_node, column, via.resolution());
         } else if owner.is_some_and(|owner| matches!(owner.source, Source::Dynamic)) {
             self.record(name_node, column, Resolution::Unresolved(DYNAMIC));
         } else if owner.is_none() && self.table_source(qualifier).is_some() {
@@ -592,8 +633,8 @@ impl<'a> Analyzer<'a> {
             .collect();
         match (scope.relations.len(), owners.as_slice()) {
             (1, [owner]) => {
-                if let Some((column, review)) = owner.maps(&name, self.columns) {
-                    self.record(name_node, column, Resolution::Table { review });
+                if let Some((column, via)) = owner.maps(&name, self.columns) {
+                    self.record(name_node, column, via.resolution());
                 }
             }
             (1, []) if matches!(scope.relations[0].source, Source::Dynamic) => {
@@ -630,18 +671,18 @@ impl<'a> Analyzer<'a> {
         let target = children
             .iter()
             .find(|child| child.kind() == "object_reference");
-        let review = target.and_then(|target| self.table_source(*target));
-        if let Some(review) = review {
-            self.analysis.reads_table = true;
+        let via = target.and_then(|target| self.table_source(*target));
+        if let Some(via) = via {
+            self.note_table(via);
             if let Some(list) = children.iter().find(|child| child.kind() == "list") {
-                self.column_list(*list, review);
+                self.column_list(*list, via);
             }
         }
         self.query(insert, ctes, outer);
     }
 
     /// A list of bare column names of the old table.
-    fn column_list(&mut self, list: Node<'_>, review: bool) {
+    fn column_list(&mut self, list: Node<'_>, via: Via) {
         for column in named_children(list)
             .into_iter()
             .filter(|child| child.kind() == "column")
@@ -650,7 +691,7 @@ impl<'a> Analyzer<'a> {
                 continue;
             };
             if let Some(spec_column) = self.columns.lookup(&self.name(identifier).0) {
-                self.record(identifier, spec_column, Resolution::Table { review });
+                self.record(identifier, spec_column, via.resolution());
             }
         }
     }
@@ -699,8 +740,8 @@ impl<'a> Analyzer<'a> {
             match (left.child_by_field_name("name"), target, qualified) {
                 (Some(name), Some(target), false) => {
                     let text = self.name(name).0;
-                    if let Some((column, review)) = target.maps(&text, self.columns) {
-                        self.record(name, column, Resolution::Table { review });
+                    if let Some((column, via)) = target.maps(&text, self.columns) {
+                        self.record(name, column, via.resolution());
                     }
                 }
                 _ => self.field(left, scope, Clause::Plain),
@@ -740,8 +781,8 @@ impl<'a> Analyzer<'a> {
             }
         }
         let target = relations.first().cloned();
-        let target_review = match target.as_ref().map(|target| &target.source) {
-            Some(Source::Table { review }) => Some(*review),
+        let target_via = match target.as_ref().map(|target| &target.source) {
+            Some(Source::Table(via)) => Some(*via),
             _ => None,
         };
         let scope = Scope {
@@ -760,8 +801,8 @@ impl<'a> Analyzer<'a> {
                                     .iter()
                                     .any(|item| item.kind() == "column") =>
                             {
-                                if let Some(review) = target_review {
-                                    self.column_list(part, review);
+                                if let Some(via) = target_via {
+                                    self.column_list(part, via);
                                 }
                             }
                             _ => self.expressions(part, &scope, ctes, Clause::Plain),

@@ -39,7 +39,7 @@ const STATEMENTS: [(&str, &[&str]); 11] = [
 /// Whether a string holds a SQL statement: its first word is a statement
 /// keyword and a word that such a statement needs follows.
 pub(crate) fn looks_like_sql(text: &str) -> bool {
-    let lower = text.to_ascii_lowercase();
+    let lower = skip_leading_comments(text).to_ascii_lowercase();
     let mut words = lower
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .filter(|word| !word.is_empty());
@@ -54,6 +54,20 @@ pub(crate) fn looks_like_sql(text: &str) -> bool {
         .iter()
         .find(|(keyword, _)| *keyword == first)
         .is_some_and(|(_, needed)| words.any(|word| needed.contains(&word)))
+}
+
+/// `text` after leading whitespace, `(` and SQL comments.
+fn skip_leading_comments(mut text: &str) -> &str {
+    loop {
+        text = text.trim_start_matches(|c: char| c.is_whitespace() || c == '(');
+        if let Some(rest) = text.strip_prefix("--") {
+            text = rest.split_once('\n').map_or("", |(_, after)| after);
+        } else if let Some(rest) = text.strip_prefix("/*") {
+            text = rest.split_once("*/").map_or("", |(_, after)| after);
+        } else {
+            return text;
+        }
+    }
 }
 
 fn is_word(byte: u8) -> bool {
@@ -91,9 +105,9 @@ pub(crate) fn mask(text: &str) -> (String, Vec<Range<usize>>) {
             protected.push(position..position + length);
             position += length;
             continue;
-        } else if rest[0] == b'`' {
+        } else if rest[0] == b'`' || rest[0] == b'[' {
             // Skip the whole quoted name: its closing quote opens nothing.
-            position += mask_backquoted(rest, &mut bytes[position..]);
+            position += mask_quoted_path(rest, &mut bytes[position..]);
             continue;
         } else if rest[0] == b':'
             && previous.is_some_and(is_word)
@@ -119,12 +133,131 @@ pub(crate) fn mask(text: &str) -> (String, Vec<Range<usize>>) {
         }
     }
     numeric_placeholders(&mut bytes);
+    dialect_syntax(&mut bytes);
     // Only ASCII bytes replaced whole characters, so this cannot fail.
     let masked = String::from_utf8(bytes).unwrap_or_else(|_| text.to_owned());
     (masked, protected)
 }
 
-/// `LIMIT ___`: a placeholder where the grammar wants a number becomes one.
+/// Dialect syntax the grammar lacks, rewritten to syntax it has, keeping
+/// every identifier where it is: `INTERVAL 1 DAY` (BigQuery, MySQL) becomes
+/// `INTERVAL '     '`, `INSERT OVERWRITE [TABLE]` (Spark, Hive) becomes
+/// `INSERT INTO …`, and `CREATE OR REPLACE` loses `OR REPLACE`.
+fn dialect_syntax(bytes: &mut [u8]) {
+    let words = word_ranges(bytes);
+    let lower = |index: usize| -> Option<String> {
+        let range = words.get(index)?;
+        Some(String::from_utf8_lossy(&bytes[range.clone()]).to_ascii_lowercase())
+    };
+    let mut fills: Vec<(Range<usize>, &[u8])> = Vec::new();
+    for index in 0..words.len() {
+        match lower(index).as_deref() {
+            Some("create")
+                if lower(index + 1).as_deref() == Some("or")
+                    && lower(index + 2).as_deref() == Some("replace") =>
+            {
+                fills.push((words[index + 1].start..words[index + 2].end, b""));
+            }
+            Some("insert") if lower(index + 1).as_deref() == Some("overwrite") => {
+                let end = if lower(index + 2).as_deref() == Some("table") {
+                    words[index + 2].end
+                } else {
+                    words[index + 1].end
+                };
+                fills.push((words[index + 1].start..end, b"into"));
+            }
+            Some("interval") => {
+                if let Some(range) = interval_amount(bytes, words[index].end) {
+                    fills.push((range, b"''"));
+                }
+            }
+            _ => {}
+        }
+    }
+    for (range, text) in fills {
+        let field = &mut bytes[range];
+        field.fill(b' ');
+        match text {
+            b"''" => {
+                field[0] = b'\'';
+                let last = field.len() - 1;
+                field[last] = b'\'';
+            }
+            _ => field[..text.len()].copy_from_slice(text),
+        }
+    }
+}
+
+/// The ranges of the words of a text.
+fn word_ranges(bytes: &[u8]) -> Vec<Range<usize>> {
+    let mut words = Vec::new();
+    let mut position = 0;
+    while position < bytes.len() {
+        if is_word(bytes[position]) {
+            let start = position;
+            while position < bytes.len() && is_word(bytes[position]) {
+                position += 1;
+            }
+            words.push(start..position);
+        } else {
+            position += 1;
+        }
+    }
+    words
+}
+
+const UNITS: [&str; 10] = [
+    "year",
+    "quarter",
+    "month",
+    "week",
+    "day",
+    "hour",
+    "minute",
+    "second",
+    "millisecond",
+    "microsecond",
+];
+
+/// After `INTERVAL`: the range of `<amount> <unit>` when the amount is a
+/// number, placeholder or parameter and the unit a date part.
+fn interval_amount(bytes: &[u8], after: usize) -> Option<Range<usize>> {
+    let skip_spaces = |mut position: usize| {
+        while bytes.get(position).is_some_and(u8::is_ascii_whitespace) {
+            position += 1;
+        }
+        position
+    };
+    let start = skip_spaces(after);
+    let mut end = start;
+    if matches!(bytes.get(end), Some(b'-' | b'+' | b'@' | b'$' | b'?')) {
+        end += 1;
+    }
+    while bytes.get(end).is_some_and(|&byte| is_word(byte)) {
+        end += 1;
+    }
+    let amount = &bytes[start..end];
+    let numeric = amount
+        .iter()
+        .any(|byte| byte.is_ascii_digit() || *byte == b'_' || *byte == b'?');
+    if end == start || !numeric && !matches!(amount.first(), Some(b'@' | b'$')) {
+        return None;
+    }
+    let unit_start = skip_spaces(end);
+    if unit_start == end {
+        return None;
+    }
+    let mut unit_end = unit_start;
+    while bytes.get(unit_end).is_some_and(|&byte| is_word(byte)) {
+        unit_end += 1;
+    }
+    let unit = String::from_utf8_lossy(&bytes[unit_start..unit_end]).to_ascii_lowercase();
+    let singular = unit.strip_suffix('s').unwrap_or(&unit);
+    UNITS.contains(&singular).then_some(start..unit_end)
+}
+
+/// `LIMIT ___`, `LIMIT @n`: a placeholder or parameter where the grammar
+/// wants a number becomes one.
 fn numeric_placeholders(bytes: &mut [u8]) {
     let mut position = 0;
     while position < bytes.len() {
@@ -141,12 +274,19 @@ fn numeric_placeholders(bytes: &mut [u8]) {
             while next < bytes.len() && bytes[next].is_ascii_whitespace() {
                 next += 1;
             }
-            let end = next
-                + bytes[next..]
-                    .iter()
-                    .take_while(|&&byte| byte == b'_')
-                    .count();
-            let whole = end > next && !bytes.get(end).is_some_and(|&byte| is_word(byte));
+            // A placeholder (`___`), or a parameter: `?` (a masked `:name`
+            // included), `@name` or `$1`.
+            let rest = &bytes[next..];
+            let token = match rest.first() {
+                Some(b'_') => rest.iter().take_while(|&&byte| byte == b'_').count(),
+                Some(b'?') => 1 + rest[1..].iter().take_while(|&&byte| byte == b' ').count(),
+                Some(b'@' | b'$') => {
+                    1 + rest[1..].iter().take_while(|&&byte| is_word(byte)).count()
+                }
+                _ => 0,
+            };
+            let end = next + token;
+            let whole = token > 0 && !bytes.get(end).is_some_and(|&byte| is_word(byte));
             if whole {
                 bytes[next] = b'1';
                 bytes[next + 1..end].fill(b' ');
@@ -217,24 +357,30 @@ fn printf_field(text: &str) -> Option<usize> {
     valid.then_some(2)
 }
 
-/// Makes a backquoted name with `.`, `:`, `-` or spaces inside parse as a
-/// plain dotted name of the same length. Returns how far to skip.
-fn mask_backquoted(rest: &[u8], bytes: &mut [u8]) -> usize {
+/// Makes a backquoted name (or BigQuery legacy SQL's `[proj:ds.table]`)
+/// with `.`, `:`, `-` or spaces inside parse as a plain dotted name of the
+/// same length. Returns how far to skip.
+fn mask_quoted_path(rest: &[u8], bytes: &mut [u8]) -> usize {
+    let closing = if rest[0] == b'[' { b']' } else { b'`' };
     let Some(length) = rest[1..]
         .iter()
-        .position(|&byte| byte == b'`' || byte == b'\n')
+        .position(|&byte| byte == closing || byte == b'\n')
     else {
         return 1;
     };
-    if rest.get(1 + length) != Some(&b'`') {
+    if rest.get(1 + length) != Some(&closing) {
         return 1;
     }
     let inside = &rest[1..1 + length];
-    if !inside
+    let is_name = inside
         .iter()
-        .any(|byte| matches!(byte, b'.' | b':' | b'-' | b' '))
-    {
-        return length + 2;
+        .all(|&byte| is_word(byte) || matches!(byte, b'.' | b':' | b'-' | b' ' | b'$'));
+    let needs_mask = inside
+        .iter()
+        .any(|byte| matches!(byte, b'.' | b':' | b'-' | b' '));
+    if !is_name || !needs_mask {
+        // A plain backquoted name parses as it is; brackets may be an array.
+        return if closing == b'`' { length + 2 } else { 1 };
     }
     bytes[0] = b'_';
     bytes[1 + length] = b'_';
@@ -290,6 +436,9 @@ mod tests {
         assert!(!looks_like_sql("update failed for sales.orders"));
         assert!(!looks_like_sql("Select a table"));
         assert!(!looks_like_sql("sales.orders"));
+        assert!(looks_like_sql(
+            "\n  -- gold customers\n  /* note */ SELECT a FROM t"
+        ));
     }
 
     #[test]
@@ -304,7 +453,34 @@ mod tests {
         assert!(!parsed.tree.root_node().has_error(), "{masked}");
         assert!(mask("SELECT * FROM p:s.t").0.ends_with("FROM p.s.t"));
         assert_eq!(mask("FROM `a-b`.`s`.`t` x").0, "FROM _a_b_.`s`.`t` x");
+        assert_eq!(
+            mask("FROM [p-1:s.t] x WHERE a[1, 2]").0,
+            "FROM _p_1.s.t_ x WHERE a[1, 2]"
+        );
         assert!(mask("SELECT a FROM t LIMIT ___").0.ends_with("LIMIT 1  "));
+        assert_eq!(
+            mask("INSERT OVERWRITE TABLE t SELECT a FROM s WHERE d > NOW() - INTERVAL 7 DAYS").0,
+            "INSERT into            t SELECT a FROM s WHERE d > NOW() - INTERVAL '    '"
+        );
+        assert_eq!(
+            mask("CREATE OR REPLACE VIEW v AS SELECT 1").0,
+            "CREATE            VIEW v AS SELECT 1"
+        );
+        for dialect in [
+            "SELECT a FROM t WHERE b > TIMESTAMP_SUB(CURRENT_TIMESTAMP(), INTERVAL @days DAY)",
+            "INSERT OVERWRITE TABLE sales.orders SELECT * FROM s",
+            "CREATE OR REPLACE TABLE x AS SELECT a FROM t",
+        ] {
+            assert!(
+                !parse(dialect).expect("parses").tree.root_node().has_error(),
+                "{dialect}"
+            );
+        }
+        assert!(
+            mask("SELECT a FROM t LIMIT @limit OFFSET ?")
+                .0
+                .ends_with("LIMIT 1      OFFSET 1")
+        );
         assert_eq!(
             parameters("WHERE a = :a AND b = %(b)s AND c = @C AND d::int = 1 AND t = '12:30'"),
             vec!["a", "b", "c"]
