@@ -2,11 +2,14 @@
 # Seeds the fuzz corpora from the repository's fixtures, examples and rules.
 set -euo pipefail
 cd "$(dirname "$0")"
-mkdir -p corpus/rewrite corpus/rule_yaml
+mkdir -p corpus/rewrite corpus/rule_yaml corpus/migrate
 find ../fixtures ../examples -type f \( -name '*.py' -o -name '*.java' \) | while read -r file; do
   cp "$file" "corpus/rewrite/$(echo "$file" | tr '/.' '__')"
+done
+find ../fixtures/specs ../examples -type f \( -name '*.py' -o -name '*.java' -o -name '*.sql' \) | while read -r file; do
+  cp "$file" "corpus/migrate/$(echo "$file" | tr '/.' '__')"
 done
 find ../rules -type f -name '*.yml' | while read -r file; do
   cp "$file" "corpus/rule_yaml/$(echo "$file" | tr '/.' '__')"
 done
-echo "seeded $(ls corpus/rewrite | wc -l) rewrite inputs and $(ls corpus/rule_yaml | wc -l) rule files"
+echo "seeded $(ls corpus/rewrite | wc -l) rewrite inputs, $(ls corpus/migrate | wc -l) migration inputs and $(ls corpus/rule_yaml | wc -l) rule files"

@@ -206,6 +206,36 @@ impl Builder {
         );
     }
 
+    /// Appends the text of `range`, decoding the escapes that `escape`
+    /// finds (it gets the rest of the text and says how long the escape is
+    /// and what it means).
+    fn decode(
+        &mut self,
+        source: &str,
+        range: Range<usize>,
+        escape: impl Fn(&str) -> Option<(usize, String)>,
+    ) {
+        let mut run = range.start;
+        let mut position = range.start;
+        while position < range.end {
+            match escape(&source[position..range.end]) {
+                Some((length, decoded)) => {
+                    self.verbatim(source, run..position);
+                    let literal = self.quotings.len() - 1;
+                    self.push(
+                        &decoded,
+                        position..position + length,
+                        Piece::Escape { literal },
+                    );
+                    position += length;
+                    run = position;
+                }
+                None => position += 1,
+            }
+        }
+        self.verbatim(source, run..range.end);
+    }
+
     fn placeholder(&mut self, range: Range<usize>) {
         self.push(PLACEHOLDER, range, Piece::Placeholder);
     }
@@ -376,37 +406,16 @@ impl Python {
         format: bool,
         builder: &mut Builder,
     ) {
-        let bytes = source.as_bytes();
-        let mut run = range.start;
-        let mut position = range.start;
-        while position < range.end {
-            let byte = bytes[position];
-            let escape: Option<(usize, String)> = if byte == b'\\' && !raw {
-                python_escape(&source[position..range.end])
-            } else if format
-                && (byte == b'{' || byte == b'}')
-                && bytes.get(position + 1) == Some(&byte)
-            {
-                Some((2, char::from(byte).to_string()))
-            } else {
-                None
-            };
-            match escape {
-                Some((length, decoded)) => {
-                    builder.verbatim(source, run..position);
-                    let literal = builder.quotings.len() - 1;
-                    builder.push(
-                        &decoded,
-                        position..position + length,
-                        Piece::Escape { literal },
-                    );
-                    position += length;
-                    run = position;
+        builder.decode(source, range, |rest| {
+            let bytes = rest.as_bytes();
+            match bytes.first() {
+                Some(b'\\') if !raw => python_escape(rest),
+                Some(&byte @ (b'{' | b'}')) if format && bytes.get(1) == Some(&byte) => {
+                    Some((2, char::from(byte).to_string()))
                 }
-                None => position += 1,
+                _ => None,
             }
-        }
-        builder.verbatim(source, run..range.end);
+        });
     }
 }
 
@@ -607,27 +616,9 @@ impl Strings for Java {
             text_block: delimiter == 3,
         });
         let range = node.start_byte() + delimiter..node.end_byte() - delimiter;
-        let bytes = source.as_bytes();
-        let mut run = range.start;
-        let mut position = range.start;
-        while position < range.end {
-            if bytes[position] == b'\\'
-                && let Some((length, decoded)) = java_escape(&source[position..range.end])
-            {
-                builder.verbatim(source, run..position);
-                let literal = builder.quotings.len() - 1;
-                builder.push(
-                    &decoded,
-                    position..position + length,
-                    Piece::Escape { literal },
-                );
-                position += length;
-                run = position;
-            } else {
-                position += 1;
-            }
-        }
-        builder.verbatim(source, run..range.end);
+        builder.decode(source, range, |rest| {
+            rest.starts_with('\\').then(|| java_escape(rest)).flatten()
+        });
         true
     }
 }

@@ -92,15 +92,23 @@ impl RuleError {
 #[derive(Debug)]
 pub struct RuleErrors(pub Vec<RuleError>);
 
+/// Writes errors one per line (shared by every "all the problems" error).
+pub(crate) fn write_lines(
+    formatter: &mut fmt::Formatter<'_>,
+    errors: &[impl fmt::Display],
+) -> fmt::Result {
+    for (index, error) in errors.iter().enumerate() {
+        if index > 0 {
+            formatter.write_str("\n")?;
+        }
+        write!(formatter, "{error}")?;
+    }
+    Ok(())
+}
+
 impl fmt::Display for RuleErrors {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (index, error) in self.0.iter().enumerate() {
-            if index > 0 {
-                formatter.write_str("\n")?;
-            }
-            write!(formatter, "{error}")?;
-        }
-        Ok(())
+        write_lines(formatter, &self.0)
     }
 }
 

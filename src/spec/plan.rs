@@ -134,7 +134,7 @@ pub fn review_policy(spec: &Spec) -> Vec<String> {
     let mut policy = vec![
         format!("applied, listed for review: a reference to {from} written in a different case"),
         "applied, listed for review: string literals equal to a renamed column".to_owned(),
-        "reported, not rewritten: SQL that does not parse".to_owned(),
+        "reported, not rewritten: the columns of SQL that does not parse (its table references are rewritten)".to_owned(),
         "reported, not rewritten: an unqualified column in a query that reads several tables".to_owned(),
         "reported, not rewritten: a renamed column in JOIN … USING".to_owned(),
         "reported, not rewritten: renamed columns mentioned in other strings (such as Spark expressions) and Python attributes named like them".to_owned(),
