@@ -553,7 +553,13 @@ impl FileWork<'_> {
                 self.table_edit(fragment, &parsed.protected, path, found, true);
             }
             if clean {
-                let analysis = scope::analyze(statement, &fragment.text, paths, &self.columns);
+                let analysis = scope::analyze(
+                    statement,
+                    &fragment.text,
+                    paths,
+                    &parsed.protected,
+                    &self.columns,
+                );
                 for reference in analysis.references {
                     self.column_reference(fragment, &parsed.protected, &reference);
                 }

@@ -180,6 +180,8 @@ enum Clause {
 struct Analyzer<'a> {
     text: &'a str,
     paths: &'a [Path],
+    /// Masked template and parameter ranges: a table named there is dynamic.
+    protected: &'a [Range<usize>],
     columns: &'a Columns<'a>,
     analysis: Analysis,
     /// Field node ids resolved to a spec column (for exposing them).
@@ -187,16 +189,19 @@ struct Analyzer<'a> {
 }
 
 /// Resolves the spec-column references of one statement. `text` is the
-/// unmasked SQL (names are read from it), `paths` its identifier paths.
+/// unmasked SQL (names are read from it), `paths` its identifier paths and
+/// `protected` its masked ranges.
 pub(crate) fn analyze(
     statement: Node<'_>,
     text: &str,
     paths: &[Path],
+    protected: &[Range<usize>],
     columns: &Columns<'_>,
 ) -> Analysis {
     let mut analyzer = Analyzer {
         text,
         paths,
+        protected,
         columns,
         analysis: Analysis::default(),
         resolved: HashMap::new(),
@@ -265,6 +270,14 @@ impl<'a> Analyzer<'a> {
         }
         let found = path::match_table(self.text, path, self.columns.new_table?)?;
         (found.trailing == 0).then_some(Via::New)
+    }
+
+    /// Whether a node overlaps a masked template or parameter.
+    fn is_masked(&self, node: Node<'_>) -> bool {
+        let range = node.byte_range();
+        self.protected
+            .iter()
+            .any(|masked| masked.start < range.end && range.start < masked.end)
     }
 
     fn note_table(&mut self, via: Via) {
@@ -405,12 +418,14 @@ impl<'a> Analyzer<'a> {
         } else if let Some(via) = self.table_source(reference) {
             self.note_table(via);
             Source::Table(via)
-        } else if names.iter().any(|name| {
-            name.trim_matches('_').is_empty()
-                || !name
-                    .bytes()
-                    .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'$' | b'-'))
-        }) {
+        } else if self.is_masked(reference)
+            || names.iter().any(|name| {
+                name.trim_matches('_').is_empty()
+                    || !name.bytes().all(|byte| {
+                        byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'$' | b'-')
+                    })
+            })
+        {
             Source::Dynamic
         } else {
             Source::Other
