@@ -230,7 +230,12 @@ impl Builder {
                     position += length;
                     run = position;
                 }
-                None => position += 1,
+                None => {
+                    position += source[position..]
+                        .chars()
+                        .next()
+                        .map_or(1, char::len_utf8);
+                }
             }
         }
         self.verbatim(source, run..range.end);
@@ -667,6 +672,14 @@ mod tests {
         assert_eq!(texts, vec!["SELECT \"a\" ___\n  FROM x   WHERE", "one"]);
         assert!(fragments[1].is_single_literal());
         assert_eq!(fragments[0].encode(0, "a\"b").as_deref(), Some("a\\\"b"));
+    }
+
+    #[test]
+    fn non_ascii_text_keeps_its_characters() {
+        let python = extract("python", "q = '׬ é \\n sales.orders'\n");
+        assert_eq!(python[0].text, "׬ é \n sales.orders");
+        let java = extract("java", "class A { String q = \"׬\\t sales.orders\"; }");
+        assert_eq!(java[0].text, "׬\t sales.orders");
     }
 
     #[test]
