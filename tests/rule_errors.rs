@@ -209,3 +209,19 @@ fn duplicate_ids_and_every_error_is_reported() {
         "{stderr}"
     );
 }
+
+#[test]
+fn utility_ids_may_not_use_characters_ast_grep_reserves() {
+    assert_error(
+        "id: util-name\nlanguage: python\nutils:\n  debug=True:\n    pattern: app.run($$$)\nrule:\n  matches: debug=True\n",
+        "rule `util-name`: utility id `debug=True` contains reserved characters",
+    );
+}
+
+#[test]
+fn unknown_languages_are_errors_but_ast_grep_languages_are_skipped() {
+    assert_error(
+        "id: typo\nlanguage: pyhton\nrule: {kind: call}\n",
+        "rule.yml:2:11: rule `typo`: unknown language `pyhton`",
+    );
+}

@@ -417,3 +417,44 @@ fn sql_files_and_sql_patterns_with_metavariables() {
     );
     assert_eq!(records[0]["metavariables"]["CONDITION"]["text"], "amt > 10");
 }
+
+#[test]
+fn ast_grep_projects_run_as_they_are() {
+    // From real ast-grep rule repositories: a rule whose file name ends in
+    // `-test.yml`, a rewriter that names its language, rules for languages
+    // fleetmod lacks, and a project key fleetmod does not know.
+    let directory = project(&[
+        ("sgconfig.yml", "ruleDirs: [rules]\nignoreFiles: [vendor]\n"),
+        (
+            "rules/py-assert-string-literal-test.yml",
+            "id: py-assert-string-literal-test\nlanguage: python\nrule:\n  pattern: assert $TEST, $MSG\nconstraints:\n  TEST: {kind: string}\n",
+        ),
+        (
+            "rules/mixed.yml",
+            "id: ts-await\nlanguage: TypeScript\nrule: {pattern: await $X}\n---\nid: optional\nlanguage: python\nrewriters:\n- id: opt\n  language: Python\n  rule: {pattern: 'Optional[$T]'}\n  fix: $T | None\nrule: {pattern: 'Optional[$T]'}\ntransform:\n  NEW:\n    rewrite: {rewriters: [opt], source: $T}\nfix: $NEW\n",
+        ),
+        (
+            "rules/cases-test.yml",
+            "id: optional\nvalid: ['x = 1']\ninvalid: ['x = Optional[int]']\n",
+        ),
+        ("a.py", "assert 'never', result\nx = Optional[int]\n"),
+    ]);
+    fleetmod(directory.path())
+        .args(["scan", "--json", "."])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"path\":\"a.py\""))
+        .stdout(predicate::str::contains("py-assert-string-literal-test"))
+        .stdout(predicate::str::contains("\"rule_id\":\"optional\""))
+        .stderr(predicate::str::contains(
+            "rule `ts-await` skipped: fleetmod does not support TypeScript",
+        ))
+        .stderr(predicate::str::contains(
+            "`ignoreFiles` is not a key fleetmod knows; it is ignored",
+        ));
+    fleetmod(directory.path())
+        .args(["test"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("2 passed, 0 failed"));
+}

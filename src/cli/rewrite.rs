@@ -140,9 +140,14 @@ fn root_of(path: &Path, roots: &[PathBuf]) -> PathBuf {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    // Found paths lose a leading `./` (see `walk::find`); so do roots here.
+    let contains = |root: &Path| {
+        let root = root.strip_prefix("./").unwrap_or(root);
+        root == Path::new(".") || path.starts_with(root)
+    };
     match roots
         .iter()
-        .filter(|root| path.starts_with(root))
+        .filter(|root| contains(root))
         .max_by_key(|root| root.as_os_str().len())
     {
         Some(root) if root.is_file() => folder(root),

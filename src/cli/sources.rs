@@ -77,6 +77,12 @@ pub(crate) fn load_rules(paths: &[PathBuf], spec: Option<&Spec>) -> Result<Loade
                 project.path.display()
             );
         }
+        for key in &project.unknown_keys {
+            eprintln!(
+                "warning: {}: `{key}` is not a key fleetmod knows; it is ignored",
+                project.path.display()
+            );
+        }
     }
     let spec_rules = spec
         .map(|spec| spec.rule_files.as_slice())
@@ -95,6 +101,9 @@ pub(crate) fn load_rules(paths: &[PathBuf], spec: Option<&Spec>) -> Result<Loade
     };
     let rules = RuleSet::load(&rule_paths, project.as_ref())
         .map_err(|errors| Failure::Input(errors.into()))?;
+    for warning in &rules.warnings {
+        eprintln!("warning: {warning}");
+    }
     let glob_base = project
         .as_ref()
         .map_or(working_directory, |project| project.root.clone());

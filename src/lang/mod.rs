@@ -175,6 +175,61 @@ thread_local! {
     static PARSERS: RefCell<Vec<Option<Parser>>> = const { RefCell::new(Vec::new()) };
 }
 
+/// Whether ast-grep knows a language name (or alias) that fleetmod may not:
+/// its rules are skipped with a warning rather than rejected, so an ast-grep
+/// project with rules for many languages still runs.
+pub fn is_ast_grep_language(name: &str) -> bool {
+    const NAMES: [&str; 46] = [
+        "bash",
+        "c",
+        "cc",
+        "c++",
+        "cpp",
+        "cxx",
+        "cs",
+        "csharp",
+        "css",
+        "dart",
+        "ex",
+        "elixir",
+        "go",
+        "golang",
+        "hs",
+        "haskell",
+        "hcl",
+        "html",
+        "java",
+        "javascript",
+        "js",
+        "jsx",
+        "json",
+        "kotlin",
+        "kt",
+        "lua",
+        "markdown",
+        "md",
+        "nix",
+        "php",
+        "py",
+        "python",
+        "rb",
+        "ruby",
+        "rs",
+        "rust",
+        "scala",
+        "sol",
+        "solidity",
+        "swift",
+        "ts",
+        "typescript",
+        "tsx",
+        "yaml",
+        "yml",
+        "zig",
+    ];
+    NAMES.iter().any(|known| known.eq_ignore_ascii_case(name))
+}
+
 /// Parses `source` with a parser cached for this thread.
 ///
 /// Returns `None` only when tree-sitter gives up (it never does without a

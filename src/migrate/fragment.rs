@@ -231,10 +231,7 @@ impl Builder {
                     run = position;
                 }
                 None => {
-                    position += source[position..]
-                        .chars()
-                        .next()
-                        .map_or(1, char::len_utf8);
+                    position += source[position..].chars().next().map_or(1, char::len_utf8);
                 }
             }
         }

@@ -52,6 +52,18 @@ type Result<T> = std::result::Result<T, Located>;
 
 /// Compiles a rule with its own metavariable scope: the main `rule:` of a
 /// rule file or a shared utility.
+/// ast-grep reserves `(`, `)`, `,` and `=` in utility ids (for
+/// parameterized utilities), so such an id is an error there and here.
+pub(crate) fn check_utility_id(id: &str, at: serde_saphyr::Location) -> Result<()> {
+    if id.is_empty() || id.contains(['(', ')', ',', '=']) {
+        return Err(Located::new(
+            at,
+            format!("utility id `{id}` contains reserved characters: `(`, `)`, `,` or `=`"),
+        ));
+    }
+    Ok(())
+}
+
 pub(crate) fn compile_core(
     rule: &Spanned<RawRule>,
     constraints: Option<&BTreeMap<String, Spanned<RawRule>>>,
@@ -62,6 +74,9 @@ pub(crate) fn compile_core(
 ) -> Result<CoreRule> {
     let empty = BTreeMap::new();
     let utils = utils.unwrap_or(&empty);
+    for (id, util) in utils {
+        check_utility_id(id, util.referenced)?;
+    }
     let entries = utils
         .iter()
         .map(|(id, util)| (id.as_str(), (&util.value, Point::from(util.referenced))))

@@ -16,7 +16,7 @@ use super::fix::{self, Fix, FixScope, Rewriter, Transform};
 use super::matcher::CoreRule;
 use super::project::Project;
 use super::raw::{Applicability, RawGlob, RawRuleConfig, RawUtilConfig, Severity};
-use crate::lang::Language;
+use crate::lang::{self, Language};
 
 /// A compiled rule file entry.
 #[derive(Debug)]
@@ -65,6 +65,8 @@ pub struct RuleSet {
     pub globals: Globals,
     /// Rule files that were read.
     pub files: Vec<PathBuf>,
+    /// Rules that were skipped, and why (a language fleetmod lacks).
+    pub warnings: Vec<String>,
 }
 
 impl RuleSet {
@@ -79,9 +81,17 @@ impl RuleSet {
         let globals = load_globals(&util_files, &mut errors);
         let files = collect_yaml_files(paths, true, &mut errors);
         let mut rules = Vec::new();
+        let mut warnings = Vec::new();
         for file in &files {
             match std::fs::read_to_string(file) {
-                Ok(text) => load_rule_file(file, &text, &globals, &mut rules, &mut errors),
+                Ok(text) => load_rule_file(
+                    file,
+                    &text,
+                    &globals,
+                    &mut rules,
+                    &mut errors,
+                    &mut warnings,
+                ),
                 Err(source) => errors.push(RuleError::Read {
                     path: file.clone(),
                     source,
@@ -98,6 +108,7 @@ impl RuleSet {
             rules,
             globals,
             files,
+            warnings,
         })
     }
 
@@ -106,7 +117,8 @@ impl RuleSet {
         let mut errors = Vec::new();
         let globals = Globals::default();
         let mut rules = Vec::new();
-        load_rule_file(path, text, &globals, &mut rules, &mut errors);
+        let mut warnings = Vec::new();
+        load_rule_file(path, text, &globals, &mut rules, &mut errors, &mut warnings);
         check_duplicate_ids(&rules, &mut errors);
         if !errors.is_empty() {
             return Err(RuleErrors(errors));
@@ -117,6 +129,7 @@ impl RuleSet {
             rules,
             globals,
             files: vec![path.to_path_buf()],
+            warnings,
         })
     }
 }
@@ -235,6 +248,7 @@ fn load_rule_file(
     globals: &Globals,
     rules: &mut Vec<Rule>,
     errors: &mut Vec<RuleError>,
+    warnings: &mut Vec<String>,
 ) {
     let documents = split_documents(text);
     let default_id = path
@@ -256,6 +270,17 @@ fn load_rule_file(
             None if several => format!("{default_id}-{index}"),
             None => default_id.to_owned(),
         };
+        if let Some(language) = &raw.language
+            && Language::from_name(&language.value).is_none()
+            && lang::is_ast_grep_language(&language.value)
+        {
+            warnings.push(format!(
+                "{}: rule `{id}` skipped: fleetmod does not support {} (ast-grep does)",
+                path.display(),
+                language.value
+            ));
+            continue;
+        }
         match compile_rule(path, document, &id, raw, globals) {
             Ok(rule) => rules.push(rule),
             Err(located) => errors.push(RuleError::invalid(path, Some(&id), located)),

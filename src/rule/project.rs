@@ -6,6 +6,7 @@
 //! (custom languages, language globs, injections) are accepted and reported
 //! as warnings rather than rejected, so the same file serves both tools.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -22,8 +23,10 @@ pub struct Project {
     pub rule_dirs: Vec<PathBuf>,
     pub util_dirs: Vec<PathBuf>,
     pub test_dirs: Vec<TestDirectory>,
-    /// Keys that fleetmod accepts but ignores.
+    /// ast-grep features that fleetmod accepts but ignores.
     pub ignored_keys: Vec<String>,
+    /// Keys fleetmod does not know (a newer ast-grep's, or a typo).
+    pub unknown_keys: Vec<String>,
 }
 
 /// A `testConfigs` entry.
@@ -33,8 +36,10 @@ pub struct TestDirectory {
     pub snapshot_dir: Option<PathBuf>,
 }
 
+/// Unlike rule files, a project file is ast-grep's: keys fleetmod does not
+/// know (ast-grep's own or from a newer ast-grep) are reported, not fatal.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 struct RawProject {
     #[serde(default)]
     rule_dirs: Vec<PathBuf>,
@@ -46,6 +51,8 @@ struct RawProject {
     language_globs: Option<serde_json::Value>,
     language_injections: Option<serde_json::Value>,
     no_ignore: Option<serde_json::Value>,
+    #[serde(flatten)]
+    unknown: BTreeMap<String, serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -105,6 +112,7 @@ impl Project {
                 })
                 .collect(),
             ignored_keys,
+            unknown_keys: raw.unknown.into_keys().collect(),
             root,
         })
     }
@@ -133,12 +141,14 @@ mod tests {
     }
 
     #[test]
-    fn unknown_project_keys_are_errors() {
+    fn unknown_project_keys_are_reported_not_fatal() {
         let temporary = tempfile::tempdir().expect("tempdir");
         let path = temporary.path().join("sgconfig.yml");
-        std::fs::write(&path, "ruleDir: [rules]\n").expect("write");
+        std::fs::write(&path, "ruleDirs: [rules]\nignoreFiles: [a]\n").expect("write");
+        let project = Project::read(&path).expect("reads");
+        assert_eq!(project.unknown_keys, vec!["ignoreFiles".to_owned()]);
+        std::fs::write(&path, "ruleDirs: rules\n").expect("write");
         let error = Project::read(&path).unwrap_err().to_string();
-        assert!(error.contains("sgconfig.yml:1:1"), "{error}");
-        assert!(error.contains("ruleDir"), "{error}");
+        assert!(error.contains("sgconfig.yml:1:"), "{error}");
     }
 }

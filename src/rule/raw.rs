@@ -58,6 +58,10 @@ pub(crate) struct RawUtilConfig {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawRewriter {
     pub(crate) id: Spanned<String>,
+    /// Accepted as in ast-grep (whose catalog writes it); a rewriter always
+    /// uses its rule's language.
+    #[allow(dead_code)]
+    pub(crate) language: Option<serde_json::Value>,
     pub(crate) rule: Spanned<RawRule>,
     pub(crate) constraints: Option<BTreeMap<String, Spanned<RawRule>>>,
     pub(crate) utils: Option<BTreeMap<String, Spanned<RawRule>>>,

@@ -44,15 +44,29 @@ pub struct CaseResult {
     pub failure: Option<(String, String)>,
 }
 
-/// Whether a file name marks a test case file rather than a rule file.
+/// Whether a file holds test cases rather than rules: its name ends in
+/// `-test.yml` (or `.test.yml`, or `.yaml`) and it has top-level `valid:`
+/// or `invalid:` but no `rule:`. A rule that happens to be named
+/// `py-assert-test.yml` is a rule, as in ast-grep.
 pub fn is_test_file(path: &Path) -> bool {
     let name = path
         .file_name()
         .and_then(|name| name.to_str())
         .unwrap_or_default();
-    ["-test.yml", "-test.yaml", ".test.yml", ".test.yaml"]
+    let named = ["-test.yml", "-test.yaml", ".test.yml", ".test.yaml"]
         .iter()
-        .any(|suffix| name.ends_with(suffix))
+        .any(|suffix| name.ends_with(suffix));
+    named && std::fs::read_to_string(path).is_ok_and(|text| holds_test_cases(&text))
+}
+
+/// Whether YAML text has top-level `valid:`/`invalid:` keys and no `rule:`.
+fn holds_test_cases(text: &str) -> bool {
+    let keys: Vec<&str> = text
+        .lines()
+        .filter(|line| !line.starts_with([' ', '\t', '#', '-']))
+        .filter_map(|line| line.split_once(':').map(|(key, _)| key.trim()))
+        .collect();
+    keys.iter().any(|key| matches!(*key, "valid" | "invalid")) && !keys.contains(&"rule")
 }
 
 /// The test case files for some rule paths and a project.

@@ -128,14 +128,15 @@ pub fn find(roots: &[PathBuf], options: &WalkOptions) -> Result<Vec<SourceFile>,
                 if !entry.file_type().is_some_and(|kind| kind.is_file()) {
                     return ignore::WalkState::Continue;
                 }
-                let path = entry.path();
+                // `./a.py` reads as `a.py`, as ast-grep prints it.
+                let path = entry.path().strip_prefix("./").unwrap_or(entry.path());
                 let Some(language) = Language::from_path(path) else {
                     return ignore::WalkState::Continue;
                 };
                 if !options.languages.contains(&language) {
                     return ignore::WalkState::Continue;
                 }
-                let within = path.strip_prefix(root).unwrap_or(path);
+                let within = entry.path().strip_prefix(root).unwrap_or(path);
                 let relative = glob_paths
                     .of(within)
                     .unwrap_or_else(|| within.to_path_buf());
