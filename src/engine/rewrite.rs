@@ -222,9 +222,9 @@ impl Scanner<'_> {
                     Some(pass) => {
                         let chosen = select(&pass.edits, &pass.applied);
                         let order: Vec<usize> = (0..chosen.len()).collect();
-                        edit::map_position(finding.range.start, &chosen, &order)
+                        edit::map_position(finding.offset, &chosen, &order)
                     }
-                    None => finding.range.start,
+                    None => finding.offset,
                 };
                 FoundItem {
                     rule: self.derived_rule(finding.rule),

@@ -48,6 +48,8 @@ pub(crate) enum Quoting {
         quote: char,
         raw: bool,
         format: bool,
+        /// Triple-quoted: a lone quote character needs no escape.
+        triple: bool,
     },
     Java {
         text_block: bool,
@@ -89,6 +91,19 @@ impl Fragment {
                     .iter()
                     .rev()
                     .find(|segment| segment.text.end == position)
+            })
+    }
+
+    /// Where a text position is in the source: exact in a verbatim run,
+    /// else the start of the escape or interpolation it falls in.
+    pub(crate) fn source_offset(&self, position: usize) -> usize {
+        self.segment_at(position)
+            .map_or(self.range.start, |segment| {
+                if matches!(segment.piece, Piece::Verbatim { .. }) {
+                    segment.source.start + (position - segment.text.start).min(segment.source.len())
+                } else {
+                    segment.source.start
+                }
             })
     }
 
@@ -150,12 +165,25 @@ impl Fragment {
                     .replace('\\', "\\\\")
                     .replace("\"\"\"", "\"\"\\\""),
             ),
-            Quoting::Python { quote, raw, format } => {
+            Quoting::Python {
+                quote,
+                raw,
+                format,
+                triple,
+            } => {
+                let delimiter: String =
+                    std::iter::repeat_n(quote, if triple { 3 } else { 1 }).collect();
                 if raw {
-                    return (!replacement.contains([quote, '\\'])).then(|| replacement.to_owned());
+                    let fits =
+                        !replacement.contains(delimiter.as_str()) && !replacement.contains('\\');
+                    return fits.then(|| replacement.to_owned());
                 }
                 let mut encoded = replacement.replace('\\', "\\\\");
-                encoded = encoded.replace(quote, &format!("\\{quote}"));
+                if triple {
+                    encoded = encoded.replace(&delimiter, &format!("\\{delimiter}"));
+                } else {
+                    encoded = encoded.replace(quote, &format!("\\{quote}"));
+                }
                 if format {
                     encoded = encoded.replace('{', "{{").replace('}', "}}");
                 }
@@ -177,6 +205,28 @@ impl Builder {
     fn push(&mut self, text: &str, source: Range<usize>, piece: Piece) {
         if text.is_empty() && piece != Piece::Placeholder {
             return;
+        }
+        // A placeholder never glues to a word: `___ORDER` would hide `ORDER`.
+        let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+        let after_placeholder = self
+            .segments
+            .last()
+            .is_some_and(|last| last.piece == Piece::Placeholder);
+        let before_placeholder = piece == Piece::Placeholder;
+        let glues = (after_placeholder && text.starts_with(is_word))
+            || (before_placeholder && self.text.ends_with(is_word));
+        if glues && let Some(last) = self.segments.last_mut() {
+            self.text.push(' ');
+            if last.piece == Piece::Placeholder {
+                last.text.end += 1;
+            } else {
+                let at = last.source.end;
+                self.segments.push(Segment {
+                    text: self.text.len() - 1..self.text.len(),
+                    source: at..at,
+                    piece: Piece::Placeholder,
+                });
+            }
         }
         let start = self.text.len();
         self.text.push_str(text);
@@ -269,7 +319,8 @@ pub(crate) fn sql_file(source: &str) -> Fragment {
         })
 }
 
-/// Where a chain of `+` operands starts: a `+` node whose parent is not a `+`.
+/// Whether a node is a `+` of kind `kind` (a string concatenation when an
+/// operand is a string).
 fn is_plus(node: Node<'_>, kind: &str, source: &str) -> bool {
     node.kind() == kind
         && node
@@ -527,10 +578,14 @@ impl Strings for Python {
         }
         let raw = prefix.contains('r');
         let format = prefix.contains('f') || prefix.contains('t');
-        let quote = opening[prefix.len()..].chars().next().unwrap_or('"');
-        builder
-            .quotings
-            .push(Quoting::Python { quote, raw, format });
+        let quotes = &opening[prefix.len()..];
+        let quote = quotes.chars().next().unwrap_or('"');
+        builder.quotings.push(Quoting::Python {
+            quote,
+            raw,
+            format,
+            triple: quotes.len() == 3,
+        });
         let mut position = start.end_byte();
         for interpolation in children
             .iter()
@@ -647,7 +702,7 @@ mod tests {
             .iter()
             .map(|fragment| fragment.text.as_str())
             .collect();
-        assert_eq!(texts, vec!["SELECT ___ \"x\"FROM t\\d", "a___b"]);
+        assert_eq!(texts, vec!["SELECT ___ \"x\"FROM t\\d", "a ___ b"]);
         let first = &fragments[0];
         // `FROM` is verbatim; the decoded quote is not.
         let from = first.text.find("FROM").expect("present");

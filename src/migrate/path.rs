@@ -22,6 +22,8 @@ pub(crate) enum Quote {
     /// Brackets around several names, as BigQuery legacy SQL writes
     /// `[proj:sales.orders]`.
     SharedBracket,
+    /// Double quotes around several names: a JSON value `"sales.orders"`.
+    SharedDouble,
     Double,
     Bracket,
 }
@@ -38,7 +40,9 @@ impl Name {
     /// sibling name before it.
     pub(crate) fn outer_start(&self) -> usize {
         match self.quote {
-            Quote::Bare | Quote::SharedBacktick | Quote::SharedBracket => self.text.start,
+            Quote::Bare | Quote::SharedBacktick | Quote::SharedBracket | Quote::SharedDouble => {
+                self.text.start
+            }
             _ => self.text.start - 1,
         }
     }
@@ -90,9 +94,9 @@ fn part(text: &str, start: usize) -> Option<(Vec<Name>, usize)> {
         let shared = match first {
             b'`' => Quote::SharedBacktick,
             b'[' => Quote::SharedBracket,
-            _ => Quote::Double,
+            _ => Quote::SharedDouble,
         };
-        let names = if first != b'"' && content.contains(['.', ':']) {
+        let names = if content.contains(['.', ':']) {
             let mut names = Vec::new();
             let mut name_start = content_start;
             for (offset, byte) in content.bytes().enumerate() {
@@ -125,10 +129,15 @@ fn part(text: &str, start: usize) -> Option<(Vec<Name>, usize)> {
     if !is_word_byte(first) {
         return None;
     }
-    let length = bytes[start..]
-        .iter()
-        .position(|&byte| !(is_word_byte(byte) || byte == b'-'))
-        .unwrap_or(bytes.len() - start);
+    let mut length = 0;
+    while let Some(&byte) = bytes.get(start + length) {
+        // `--` starts a SQL comment, even right after a name.
+        let comment = byte == b'-' && bytes.get(start + length + 1) == Some(&b'-');
+        if !(is_word_byte(byte) || byte == b'-') || comment {
+            break;
+        }
+        length += 1;
+    }
     // A name does not end with `-` (`a.b-` is `a.b` then a minus).
     let trimmed = text[start..start + length].trim_end_matches('-').len();
     Some((
@@ -170,9 +179,11 @@ pub(crate) fn paths(text: &str) -> Vec<Path> {
             }
         }
         let boundary_after = bytes.get(end).is_none_or(|&byte| {
-            let continues =
-                byte == b'.' && bytes.get(end + 1).is_some_and(|&next| is_word_byte(next));
-            !(continues || is_word_byte(byte) || matches!(byte, b'-' | b'/' | b'\\' | b'@'))
+            let next = bytes.get(end + 1).copied();
+            let continues = byte == b'.' && next.is_some_and(is_word_byte);
+            let comment = byte == b'-' && next == Some(b'-');
+            comment
+                || !(continues || is_word_byte(byte) || matches!(byte, b'-' | b'/' | b'\\' | b'@'))
         });
         if boundary_before && boundary_after {
             found.push(Path {
@@ -203,7 +214,9 @@ fn compare(text: &str, name: &Name, expected: &str) -> Option<bool> {
     let actual = &text[name.text.clone()];
     if actual == expected {
         Some(false)
-    } else if name.quote != Quote::Double && actual.eq_ignore_ascii_case(expected) {
+    } else if !matches!(name.quote, Quote::Double | Quote::SharedDouble)
+        && actual.eq_ignore_ascii_case(expected)
+    {
         Some(true)
     } else {
         None
@@ -302,6 +315,14 @@ mod tests {
         );
         assert_eq!(names("a::int"), vec![vec!["a"]]);
         assert_eq!(names("x-sales.orders"), vec![vec!["x-sales", "orders"]]);
+        assert_eq!(
+            names("FROM sales.orders-- main"),
+            vec![vec!["FROM"], vec!["sales", "orders"], vec!["main"]]
+        );
+        assert_eq!(
+            names("{\"table\": \"sales.orders\"}"),
+            vec![vec!["table"], vec!["sales", "orders"]]
+        );
     }
 
     #[test]

@@ -34,18 +34,23 @@ pub(crate) enum Column {
     Removed(usize),
 }
 
-/// The spec's columns by lower-case name.
-pub(crate) struct Columns<'a> {
-    pub(crate) table: &'a TableName,
-    /// The new table, when it differs from the old one: columns read from
-    /// it under old names are reported.
-    pub(crate) new_table: Option<&'a TableName>,
+/// The spec's tables and columns, prepared for lookups.
+#[derive(Debug)]
+pub(crate) struct Columns {
+    pub(crate) table: TableName,
+    /// The new table, when it is not the old one: columns read from it
+    /// under old names are reported.
+    pub(crate) new_table: Option<TableName>,
+    /// Renamed and removed columns by lower-case old name.
     pub(crate) names: HashMap<String, Column>,
     /// The spec's spelling of each column, for exact (double-quoted) matches.
     pub(crate) spelling: HashMap<Column, String>,
+    /// The new names (lower case): with chained renames (`a: b, b: c`) an
+    /// old name may also be a valid new one.
+    pub(crate) new_names: HashSet<String>,
 }
 
-impl Columns<'_> {
+impl Columns {
     pub(crate) fn lookup(&self, name: &str) -> Option<Column> {
         self.names.get(&name.to_ascii_lowercase()).copied()
     }
@@ -97,13 +102,21 @@ pub(crate) struct Reference {
     pub(crate) resolution: Resolution,
 }
 
-/// The references of a statement and whether it reads the old table.
+/// What a statement says about the spec's tables and columns.
 #[derive(Debug, Default)]
 pub(crate) struct Analysis {
     pub(crate) references: Vec<Reference>,
-    pub(crate) reads_table: bool,
+    /// Qualifiers that name the old table by its bare table name
+    /// (`orders.id`): they follow a rename of the table.
+    pub(crate) qualifiers: Vec<Range<usize>>,
     pub(crate) reads_new_table: bool,
+    /// Select-list aliases (lower case): result columns keep these names.
+    pub(crate) output_aliases: Vec<String>,
 }
+
+/// Why a double-quoted name is not renamed without standard quoting around.
+const DOUBLE_QUOTED: &str =
+    "it is double-quoted, which is a string in BigQuery and MySQL but a column in standard SQL";
 
 /// Spec columns a derived table exposes, by lower-case old name.
 type Mapping = HashMap<String, (Column, Via)>;
@@ -129,7 +142,7 @@ struct Relation {
 }
 
 impl Relation {
-    fn maps(&self, name: &str, columns: &Columns<'_>) -> Option<(Column, Via)> {
+    fn maps(&self, name: &str, columns: &Columns) -> Option<(Column, Via)> {
         match &self.source {
             Source::Table(via) => columns.lookup(name).map(|column| (column, *via)),
             Source::Derived(mapping) => mapping.get(&name.to_ascii_lowercase()).copied(),
@@ -137,7 +150,7 @@ impl Relation {
         }
     }
 
-    fn exposes(&self, columns: &Columns<'_>) -> Mapping {
+    fn exposes(&self, columns: &Columns) -> Mapping {
         match &self.source {
             Source::Table(via) => columns.all(*via),
             Source::Derived(mapping) => mapping.clone(),
@@ -179,10 +192,12 @@ enum Clause {
 
 struct Analyzer<'a> {
     text: &'a str,
+    /// Double quotes delimit names (standard SQL), not strings.
+    ansi_quotes: bool,
     paths: &'a [Path],
     /// Masked template and parameter ranges: a table named there is dynamic.
     protected: &'a [Range<usize>],
-    columns: &'a Columns<'a>,
+    columns: &'a Columns,
     analysis: Analysis,
     /// Field node ids resolved to a spec column (for exposing them).
     resolved: HashMap<usize, (Column, Via)>,
@@ -196,10 +211,12 @@ pub(crate) fn analyze(
     text: &str,
     paths: &[Path],
     protected: &[Range<usize>],
-    columns: &Columns<'_>,
+    columns: &Columns,
 ) -> Analysis {
+    let statement_text = &text[statement.byte_range()];
     let mut analyzer = Analyzer {
         text,
+        ansi_quotes: uses_ansi_quotes(statement_text),
         paths,
         protected,
         columns,
@@ -208,6 +225,12 @@ pub(crate) fn analyze(
     };
     analyzer.query(statement, &Ctes::new(), None);
     analyzer.analysis
+}
+
+/// Whether SQL quotes names with double quotes: it has no backquotes and a
+/// double-quoted name next to a dot (`"sales"."orders"`, `o."amt"`).
+fn uses_ansi_quotes(text: &str) -> bool {
+    !text.contains('`') && (text.contains("\".\"") || text.contains(".\"") || text.contains("\"."))
 }
 
 fn named_children(node: Node<'_>) -> Vec<Node<'_>> {
@@ -262,13 +285,23 @@ impl<'a> Analyzer<'a> {
     /// or the new one.
     fn table_source(&self, node: Node<'_>) -> Option<Via> {
         let (_, path) = self.path_names(node);
-        let path = path?;
-        if let Some(found) = path::match_table(self.text, path, self.columns.table) {
+        // Only the names inside the node: `sales.orders` of `sales.orders.amt`.
+        let range = node.byte_range();
+        let path = &Path {
+            names: path?
+                .names
+                .iter()
+                .filter(|name| range.start <= name.text.start && name.text.end <= range.end)
+                .cloned()
+                .collect(),
+            span: range,
+        };
+        if let Some(found) = path::match_table(self.text, path, &self.columns.table) {
             return (found.trailing == 0).then_some(Via::Old {
                 review: found.case_differs || found.project_missing,
             });
         }
-        let found = path::match_table(self.text, path, self.columns.new_table?)?;
+        let found = path::match_table(self.text, path, self.columns.new_table.as_ref()?)?;
         (found.trailing == 0).then_some(Via::New)
     }
 
@@ -281,9 +314,8 @@ impl<'a> Analyzer<'a> {
     }
 
     fn note_table(&mut self, via: Via) {
-        match via {
-            Via::Old { .. } => self.analysis.reads_table = true,
-            Via::New => self.analysis.reads_new_table = true,
+        if via == Via::New {
+            self.analysis.reads_new_table = true;
         }
     }
 
@@ -291,6 +323,11 @@ impl<'a> Analyzer<'a> {
         let (name, range, quote) = self.name(node);
         // A double-quoted name is exact, as in standard SQL.
         if quote == Quote::Double && self.columns.spelling.get(&column) != Some(&name) {
+            return;
+        }
+        // On the new table, an old name that is also a new one is valid.
+        let also_new = self.columns.new_names.contains(&name.to_ascii_lowercase());
+        if resolution == Resolution::NewTable && also_new {
             return;
         }
         match resolution {
@@ -332,7 +369,11 @@ impl<'a> Analyzer<'a> {
                         matches!(part.kind(), "statement" | "subquery" | "set_operation")
                     });
                     if let (Some(name), Some(body)) = (name, body) {
-                        let mapping = self.query(*body, &ctes, outer);
+                        let mut mapping = self.query(*body, &ctes, outer);
+                        // `WITH x (a, b) AS (…)` names its columns itself.
+                        if child.child_by_field_name("argument").is_some() {
+                            mapping.clear();
+                        }
                         ctes.insert(self.name(*name).0.to_ascii_lowercase(), mapping);
                     }
                 }
@@ -384,7 +425,11 @@ impl<'a> Analyzer<'a> {
             .map(|alias| self.name(alias).0.to_ascii_lowercase());
         let children = named_children(node);
         if let Some(subquery) = children.iter().find(|child| child.kind() == "subquery") {
-            let mapping = self.query(*subquery, ctes, outer);
+            let mut mapping = self.query(*subquery, ctes, outer);
+            // `(…) AS s (a, b)` names its columns itself.
+            if children.iter().any(|child| child.kind() == "list") {
+                mapping.clear();
+            }
             return Relation {
                 alias,
                 names: Vec::new(),
@@ -481,11 +526,12 @@ impl<'a> Analyzer<'a> {
             .flat_map(named_children)
             .filter(|term| term.kind() == "term")
             .collect();
-        let aliases = terms
+        let aliases: HashSet<String> = terms
             .iter()
             .filter_map(|term| term.child_by_field_name("alias"))
             .map(|alias| self.name(alias).0.to_ascii_lowercase())
             .collect();
+        self.analysis.output_aliases.extend(aliases.iter().cloned());
         let scope = Scope {
             relations,
             aliases,
@@ -552,10 +598,13 @@ impl<'a> Analyzer<'a> {
                     self.expressions(child, scope, ctes, Clause::AfterSelect);
                 }
                 "list" if node.kind() == "join" => self.using(child, scope),
-                "literal" => {
-                    // "col" is a quoted name in standard SQL.
-                    if self.text[child.byte_range()].starts_with('"') {
-                        self.unqualified(child, scope, clause);
+                "literal" => self.double_quoted(child, scope, clause),
+                "all_fields" => {
+                    if let Some(qualifier) = named_children(child)
+                        .into_iter()
+                        .find(|part| part.kind() == "object_reference")
+                    {
+                        self.qualifier_owner(qualifier, scope);
                     }
                 }
                 _ => self.expressions(child, scope, ctes, clause),
@@ -604,18 +653,56 @@ impl<'a> Analyzer<'a> {
         }
     }
 
-    fn qualified(&mut self, name_node: Node<'_>, qualifier: Node<'_>, scope: &Scope<'_>) {
-        let (name, _, _) = self.name(name_node);
-        let Some(column) = self.columns.lookup(&name) else {
+    /// `"col"`: a quoted column in standard SQL, a string elsewhere.
+    fn double_quoted(&mut self, literal: Node<'_>, scope: &Scope<'_>, clause: Clause) {
+        if !self.text[literal.byte_range()].starts_with('"') {
             return;
-        };
+        }
+        if self.ansi_quotes {
+            self.unqualified(literal, scope, clause);
+            return;
+        }
+        let (name, _, _) = self.name(literal);
+        let reads_spec_table = scope.chain().any(|scope| {
+            scope
+                .relations
+                .iter()
+                .any(|relation| relation.maps(&name, self.columns).is_some())
+        });
+        if let (Some(column), true) = (self.columns.lookup(&name), reads_spec_table) {
+            self.record(literal, column, Resolution::Unresolved(DOUBLE_QUOTED));
+        }
+    }
+
+    /// The relation a qualifier names, searching outwards. A bare table
+    /// name naming the old table is noted: it follows the table's rename.
+    fn qualifier_owner<'s>(
+        &mut self,
+        qualifier: Node<'_>,
+        scope: &'s Scope<'_>,
+    ) -> Option<&'s Relation> {
         let (names, _) = self.path_names(qualifier);
         let owner = scope.chain().find_map(|scope| {
             scope
                 .relations
                 .iter()
                 .find(|relation| relation.answers_to(&names))
-        });
+        })?;
+        if let (Source::Table(Via::Old { .. }), None, [_]) =
+            (&owner.source, &owner.alias, names.as_slice())
+        {
+            let (_, range, _) = self.name(qualifier);
+            self.analysis.qualifiers.push(range);
+        }
+        Some(owner)
+    }
+
+    fn qualified(&mut self, name_node: Node<'_>, qualifier: Node<'_>, scope: &Scope<'_>) {
+        let owner = self.qualifier_owner(qualifier, scope);
+        let (name, _, _) = self.name(name_node);
+        let Some(column) = self.columns.lookup(&name) else {
+            return;
+        };
         if let Some(owner) = owner
             && let Some((column, via)) = owner.maps(&name, self.columns)
         {

@@ -134,7 +134,8 @@ pub(crate) fn mask(text: &str) -> (String, Vec<Range<usize>>) {
     }
     numeric_placeholders(&mut bytes);
     dialect_syntax(&mut bytes);
-    // Only ASCII bytes replaced whole characters, so this cannot fail.
+    // Every masked range starts and ends at ASCII bytes and is replaced
+    // whole by ASCII, so the bytes stay UTF-8 and this cannot fail.
     let masked = String::from_utf8(bytes).unwrap_or_else(|_| text.to_owned());
     (masked, protected)
 }
@@ -237,10 +238,16 @@ fn interval_amount(bytes: &[u8], after: usize) -> Option<Range<usize>> {
         end += 1;
     }
     let amount = &bytes[start..end];
-    let numeric = amount
-        .iter()
-        .any(|byte| byte.is_ascii_digit() || *byte == b'_' || *byte == b'?');
-    if end == start || !numeric && !matches!(amount.first(), Some(b'@' | b'$')) {
+    // A number, a placeholder (only underscores) or a parameter; not a
+    // column such as `INTERVAL ship_days DAY`, which must stay visible.
+    let digits = amount
+        .strip_prefix(b"-")
+        .or_else(|| amount.strip_prefix(b"+"))
+        .unwrap_or(amount);
+    let number = !digits.is_empty() && digits.iter().all(u8::is_ascii_digit);
+    let placeholder = amount.iter().all(|&byte| byte == b'_');
+    let parameter = matches!(amount.first(), Some(b'@' | b'$' | b'?'));
+    if end == start || !(number || placeholder || parameter) {
         return None;
     }
     let unit_start = skip_spaces(end);
@@ -301,8 +308,25 @@ fn numeric_placeholders(bytes: &mut [u8]) {
 pub(crate) fn parameters(text: &str) -> Vec<String> {
     let bytes = text.as_bytes();
     let mut names = Vec::new();
+    let mut in_string = false;
+    let mut in_comment = false;
     for (position, &byte) in bytes.iter().enumerate() {
         let previous = position.checked_sub(1).map(|index| bytes[index]);
+        // Parameters are not inside 'string literals' or -- comments.
+        if in_comment {
+            in_comment = byte != b'\n';
+            continue;
+        }
+        if byte == b'\'' {
+            in_string = !in_string;
+        }
+        if in_string {
+            continue;
+        }
+        if byte == b'-' && bytes.get(position + 1) == Some(&b'-') {
+            in_comment = true;
+            continue;
+        }
         let start = match byte {
             b':' | b'@'
                 if !previous.is_some_and(|previous| is_word(previous) || previous == b':') =>
@@ -482,8 +506,12 @@ mod tests {
                 .ends_with("LIMIT 1      OFFSET 1")
         );
         assert_eq!(
-            parameters("WHERE a = :a AND b = %(b)s AND c = @C AND d::int = 1 AND t = '12:30'"),
+            parameters("WHERE a = :a AND b = %(b)s AND c = @C AND d::int = 1 AND t = '12:30 @x'"),
             vec!["a", "b", "c"]
+        );
+        assert_eq!(
+            mask("SELECT DATE_ADD(d, INTERVAL ship_days DAY)").0,
+            "SELECT DATE_ADD(d, INTERVAL ship_days DAY)"
         );
     }
 }

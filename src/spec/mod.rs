@@ -295,8 +295,9 @@ fn validate_dataset(
         }
     }
     let (from, to) = (from?, to?);
-    if from == to {
-        if columns.is_empty() && removed.is_empty() {
+    if from.matches(&to) {
+        let identical = from.to_string().eq_ignore_ascii_case(&to.to_string());
+        if identical && columns.is_empty() && removed.is_empty() {
             problems.add(
                 at(dataset_at),
                 "`from` and `to` are the same table and no column changes: the spec changes nothing",
@@ -312,7 +313,7 @@ fn validate_dataset(
                 problems.add(
                     at(*location),
                     format!(
-                        "`{old}` is renamed to a name that is itself renamed; with `from` equal to `to`, a second run could not tell migrated code from old code"
+                        "`{old}` is renamed to a name that is itself renamed; with `to` naming the same table as `from`, a second run could not tell migrated code from old code"
                     ),
                 );
             }

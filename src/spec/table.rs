@@ -63,6 +63,21 @@ impl TableName {
     }
 }
 
+impl TableName {
+    /// Whether a reference to `self` also reads as a reference to `other`
+    /// (ignoring case, and a project that either leaves out): then code
+    /// that uses `other` still looks like code to migrate.
+    pub fn matches(&self, other: &TableName) -> bool {
+        let projects = match (&self.project, &other.project) {
+            (Some(mine), Some(theirs)) => mine.eq_ignore_ascii_case(theirs),
+            _ => true,
+        };
+        projects
+            && self.dataset.eq_ignore_ascii_case(&other.dataset)
+            && self.table.eq_ignore_ascii_case(&other.table)
+    }
+}
+
 impl fmt::Display for TableName {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(project) = &self.project {
@@ -84,6 +99,15 @@ mod tests {
         assert_eq!(dotted.project.as_deref(), Some("my-proj"));
         let legacy = TableName::parse("my-proj:sales.orders").expect("valid");
         assert_eq!(legacy.to_string(), "my-proj.sales.orders");
+    }
+
+    #[test]
+    fn tables_match_without_case_or_a_missing_project() {
+        let parse = |text: &str| TableName::parse(text).expect("valid");
+        assert!(parse("sales.orders").matches(&parse("acme.sales.orders")));
+        assert!(parse("Sales.Orders").matches(&parse("sales.orders")));
+        assert!(!parse("p.sales.orders").matches(&parse("q.sales.orders")));
+        assert!(!parse("sales.orders").matches(&parse("sales_v2.orders")));
     }
 
     #[test]
