@@ -70,15 +70,28 @@ impl FileWork<'_> {
                 self.table_edit(fragment, &parsed.protected, path, found, true);
             }
         }
+        // A broken statement is reported once, not again for the stray
+        // parts that follow it.
+        let mut reported = false;
         for (statement, clean) in statements {
             let range = statement.byte_range();
             let reads_old_table = matches
                 .iter()
                 .any(|(path, _)| range.start <= path.span.start && path.span.end <= range.end);
+            // A part that is only template syntax (`{{ config(…) }}`) is not SQL.
+            let substantive = range.clone().any(|position| {
+                !fragment.text.as_bytes()[position].is_ascii_whitespace()
+                    && !inside(&(position..position + 1), &parsed.protected)
+                    && !inside(&(position..position + 1), &comments)
+            });
             if clean {
                 self.clean_statement(fragment, statement, paths, &parsed.protected);
+                reported = false;
+            } else if !substantive || (reported && !reads_old_table) {
+                continue;
             } else if reads_old_table || !matches.is_empty() {
                 self.unparsed_statement(fragment, range, reads_old_table, &comments);
+                reported = true;
             } else {
                 self.unparsed_statement_on_new_table(fragment, range, &comments);
             }

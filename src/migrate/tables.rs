@@ -179,21 +179,18 @@ impl FileWork<'_> {
         };
         let table = &self.dataset().from.table;
         let named = fragment.text[last.text.clone()].eq_ignore_ascii_case(table);
-        // The character before the path is a placeholder's, or masked.
-        let start = path.span.start;
-        let glued = start > 0
-            && (fragment.touches_placeholder(&(start - 1..start))
+        let interpolated = before.iter().any(|name| {
+            fragment.touches_placeholder(&name.text)
                 || masked
                     .iter()
-                    .any(|range| range.start < start && start <= range.end));
-        let interpolated = glued
-            || before.iter().any(|name| {
-                fragment.touches_placeholder(&name.text)
-                    || masked
-                        .iter()
-                        .any(|range| range.start < name.text.end && name.text.start < range.end)
+                    .any(|range| range.start < name.text.end && name.text.start < range.end)
+        });
+        // `{project}.sales_v2.orders` is the new table: nothing to check.
+        let is_new_table =
+            self.columns().new_table.as_ref().is_some_and(|new_table| {
+                path::match_table(&fragment.text, path, new_table).is_some()
             });
-        if named && interpolated {
+        if named && interpolated && !is_new_table {
             let at = fragment.source_offset(path.span.start);
             let from = self.dataset().from.clone();
             let finding = super::Finding {
