@@ -105,6 +105,11 @@ pub(crate) fn mask(text: &str) -> (String, Vec<Range<usize>>) {
             protected.push(position..position + length);
             position += length;
             continue;
+        } else if rest[0] == b'$'
+            && let Some(length) = mask_dollar_quoted(rest, &mut bytes[position..])
+        {
+            position += length;
+            continue;
         } else if rest[0] == b'`' || rest[0] == b'[' {
             // Skip the whole quoted name: its closing quote opens nothing.
             position += mask_quoted_path(rest, &mut bytes[position..]);
@@ -381,6 +386,34 @@ fn printf_field(text: &str) -> Option<usize> {
     valid.then_some(2)
 }
 
+/// A PostgreSQL dollar-quoted string (`$$…$$`, `$body$…$body$`) becomes an
+/// ordinary quoted string of the same length. (The grammar's scanner for
+/// dollar quotes leaks memory, and the body is a string either way.)
+/// Returns its length.
+fn mask_dollar_quoted(rest: &[u8], bytes: &mut [u8]) -> Option<usize> {
+    let tag_length = 1 + rest[1..].iter().take_while(|&&byte| is_word(byte)).count();
+    if rest.get(tag_length) != Some(&b'$') || rest.get(1).is_some_and(u8::is_ascii_digit) {
+        return None;
+    }
+    let tag = &rest[..=tag_length];
+    let body_start = tag.len();
+    let body_length = rest[body_start..]
+        .windows(tag.len())
+        .position(|window| window == tag)?;
+    let end = body_start + body_length + tag.len();
+    for (index, byte) in bytes[..end].iter_mut().enumerate() {
+        let in_body = (body_start..body_start + body_length).contains(&index);
+        if !in_body {
+            *byte = b' ';
+        } else if *byte == b'\'' || *byte == b'\\' {
+            *byte = b' ';
+        }
+    }
+    bytes[0] = b'\'';
+    bytes[end - 1] = b'\'';
+    Some(end)
+}
+
 /// Makes a backquoted name (or BigQuery legacy SQL's `[proj:ds.table]`)
 /// with `.`, `:`, `-` or spaces inside parse as a plain dotted name of the
 /// same length. Returns how far to skip.
@@ -476,6 +509,10 @@ mod tests {
         let parsed = parse(text).expect("parses");
         assert!(!parsed.tree.root_node().has_error(), "{masked}");
         assert!(mask("SELECT * FROM p:s.t").0.ends_with("FROM p.s.t"));
+        assert_eq!(
+            mask("SELECT $fn$ it's $1 $fn$, $$x$$, $2").0,
+            "SELECT '    it s $1    ', ' x ', $2"
+        );
         assert_eq!(mask("FROM `a-b`.`s`.`t` x").0, "FROM _a_b_.`s`.`t` x");
         assert_eq!(
             mask("FROM [p-1:s.t] x WHERE a[1, 2]").0,
