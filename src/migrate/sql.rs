@@ -403,9 +403,7 @@ fn mask_dollar_quoted(rest: &[u8], bytes: &mut [u8]) -> Option<usize> {
     let end = body_start + body_length + tag.len();
     for (index, byte) in bytes[..end].iter_mut().enumerate() {
         let in_body = (body_start..body_start + body_length).contains(&index);
-        if !in_body {
-            *byte = b' ';
-        } else if *byte == b'\'' || *byte == b'\\' {
+        if !in_body || matches!(*byte, b'\'' | b'\\') {
             *byte = b' ';
         }
     }
