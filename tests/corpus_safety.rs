@@ -1,6 +1,6 @@
 //! The safety invariants of rewriting, checked on real code: applying every
-//! starter rule never leaves a file parsing worse than before, and a second
-//! application changes nothing.
+//! starter rule, or a migration spec, never leaves a file parsing worse than
+//! before, and a second application changes nothing.
 //!
 //! The corpus is a deterministic sample of the Python standard library of
 //! the `python3` on PATH and of the JDK class library (`src.zip` of an
@@ -14,9 +14,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use fleetmod::engine::Scanner;
-use fleetmod::engine::rewrite::{error_profile, regression};
-use fleetmod::lang::{self, Language};
+use fleetmod::engine::rewrite::{regression, syntax_profile};
+use fleetmod::lang::Language;
+use fleetmod::migrate::Migration;
 use fleetmod::rule::RuleSet;
+use fleetmod::spec::Spec;
 
 /// Every `step`-th source file under `root`, in path order.
 fn sample(root: &Path, step: usize) -> Vec<(PathBuf, String)> {
@@ -97,12 +99,8 @@ fn jdk_sample(step: usize) -> Vec<(PathBuf, String)> {
         .collect()
 }
 
-#[test]
-fn starter_rules_never_break_files_and_converge() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let rules =
-        RuleSet::load(&[root.join("rules")], None).unwrap_or_else(|errors| panic!("{errors}"));
-    let scanner = Scanner::new(&rules);
+/// The files to check: `FLEETMOD_CORPUS`, or the CI sample.
+fn corpus() -> Vec<(PathBuf, String)> {
     let files = match std::env::var_os("FLEETMOD_CORPUS") {
         Some(corpus) => sample(Path::new(&corpus), 1),
         None => {
@@ -116,8 +114,39 @@ fn starter_rules_never_break_files_and_converge() {
         "the corpus sample is too small: {}",
         files.len()
     );
+    files
+}
+
+#[test]
+fn starter_rules_never_break_files_and_converge() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let rules =
+        RuleSet::load(&[root.join("rules")], None).unwrap_or_else(|errors| panic!("{errors}"));
+    check_corpus("starter rules", &Scanner::new(&rules), &corpus());
+}
+
+/// Specs whose "tables" are dotted names that real code uses in strings
+/// (`java.properties`, `urllib.request`), so that the migration's string,
+/// SQL and literal handling runs over thousands of real literals.
+const JAVA_SPEC: &str = "id: corpus-java\ndataset:\n  from: java.properties\n  to: acme:java.props\n  columns:\n    format: layout\n  removed: [name]\n";
+const PYTHON_SPEC: &str = "id: corpus-python\ndataset:\n  from: urllib.request\n  to: urllib.requests\n  columns:\n    urlopen: open_url\n  removed: [Request]\n";
+
+#[test]
+fn migrations_never_break_files_and_converge() {
+    let files = corpus();
+    for text in [JAVA_SPEC, PYTHON_SPEC] {
+        let spec = Spec::from_text(Path::new("spec.yml"), text)
+            .unwrap_or_else(|errors| panic!("{errors}"));
+        let migration = Migration::new(&spec);
+        let rules = RuleSet::default();
+        let scanner = Scanner::new(&rules).with_migration(&migration);
+        check_corpus(&spec.id, &scanner, &files);
+    }
+}
+
+fn check_corpus(what: &str, scanner: &Scanner<'_>, files: &[(PathBuf, String)]) {
     let (mut changed, mut edits, mut dropped, mut failures) = (0, 0, 0, Vec::new());
-    for (path, text) in &files {
+    for (path, text) in files {
         let language = Language::from_path(path).expect("language");
         let first = scanner.rewrite(language, path, text);
         edits += first.applied.len();
@@ -126,9 +155,9 @@ fn starter_rules_never_break_files_and_converge() {
             continue;
         };
         changed += 1;
-        let before = lang::parse(language, text).expect("parses");
-        let after = lang::parse(language, &output).expect("parses");
-        if let Some(reason) = regression(&error_profile(&before), &error_profile(&after)) {
+        let before = syntax_profile(language, text).expect("parses");
+        let after = syntax_profile(language, &output).expect("parses");
+        if let Some(reason) = regression(&before, &after) {
             failures.push(format!(
                 "{}: parses worse after rewriting: {reason}",
                 path.display()
@@ -140,12 +169,12 @@ fn starter_rules_never_break_files_and_converge() {
         }
     }
     eprintln!(
-        "corpus sample: {} files, {changed} changed, {edits} edits, {dropped} dropped",
+        "{what}: {} files, {changed} changed, {edits} edits, {dropped} dropped",
         files.len()
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(
         changed > 0,
-        "no file changed; the sample does not exercise the rules"
+        "{what}: no file changed; the sample does not exercise the rules"
     );
 }
