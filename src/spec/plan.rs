@@ -134,11 +134,14 @@ pub fn review_policy(spec: &Spec) -> Vec<String> {
     let mut policy = vec![
         format!("applied, listed for review: a reference to {from} written in a different case"),
         "applied, listed for review: string literals equal to a renamed column".to_owned(),
-        "reported, not rewritten: the columns of SQL that does not parse (its table references are rewritten)".to_owned(),
+        "reported, not rewritten: the columns of SQL that does not parse, and parts of queries that do not parse (table references are still rewritten)".to_owned(),
         "reported, not rewritten: an unqualified column in a query that reads several tables".to_owned(),
         "reported, not rewritten: a renamed column in JOIN … USING".to_owned(),
+        "reported, not rewritten: a double-quoted name where double quotes may be a string (BigQuery, MySQL)".to_owned(),
+        "reported, not rewritten: string literals equal to a renamed column that the file's SQL also uses as a bind parameter or a column alias".to_owned(),
         "reported, not rewritten: renamed columns mentioned in other strings (such as Spark expressions) and Python attributes named like them".to_owned(),
-        "reported, not rewritten: table names built from interpolations, dbt source() calls, and table-like names passed to logger or import functions".to_owned(),
+        "reported, not rewritten: queries and table names built at run time, dbt source() calls, and table-like names passed to logger or import functions".to_owned(),
+        "reported after the migration too: removed columns and old column names read from the new table".to_owned(),
     ];
     if from.project.is_some() {
         policy.insert(
