@@ -79,15 +79,17 @@ impl FileWork<'_> {
                 .iter()
                 .any(|(path, _)| range.start <= path.span.start && path.span.end <= range.end);
             // A part that is only template syntax (`{{ config(…) }}`) is not SQL.
-            let substantive = range.clone().any(|position| {
-                !fragment.text.as_bytes()[position].is_ascii_whitespace()
-                    && !inside(&(position..position + 1), &parsed.protected)
-                    && !inside(&(position..position + 1), &comments)
-            });
+            let substantive = || {
+                range.clone().any(|position| {
+                    !fragment.text.as_bytes()[position].is_ascii_whitespace()
+                        && !inside(&(position..position + 1), &parsed.protected)
+                        && !inside(&(position..position + 1), &comments)
+                })
+            };
             if clean {
                 self.clean_statement(fragment, statement, paths, &parsed.protected);
                 reported = false;
-            } else if !substantive || (reported && !reads_old_table) {
+            } else if (reported && !reads_old_table) || !substantive() {
                 continue;
             } else if reads_old_table || !matches.is_empty() {
                 self.unparsed_statement(fragment, range, reads_old_table, &comments);
