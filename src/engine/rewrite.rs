@@ -112,12 +112,17 @@ pub fn error_profile(tree: &Tree) -> ErrorProfile {
 /// [`crate::migrate::mask_sql`]), as it is for analysis, so dialect syntax
 /// the grammar lacks is not counted as an error.
 pub fn syntax_profile(language: Language, text: &str) -> Option<ErrorProfile> {
-    let tree = if language.name() == "sql" {
-        lang::parse(language, &crate::migrate::mask_sql(text))?
+    Some(error_profile(&parse_for_check(language, text)?))
+}
+
+/// Parses `text` as [`syntax_profile`] judges it: SQL masked first (same
+/// byte offsets; the migration reads SQL files through its own masking).
+fn parse_for_check(language: Language, text: &str) -> Option<Tree> {
+    if language.name() == "sql" {
+        lang::parse(language, &crate::migrate::mask_sql(text))
     } else {
-        lang::parse(language, text)?
-    };
-    Some(error_profile(&tree))
+        lang::parse(language, text)
+    }
 }
 
 /// [`syntax_profile`], reusing `tree` (the parse of `text`) where it can.
@@ -180,7 +185,7 @@ impl Scanner<'_> {
         let mut pending_findings = Vec::new();
         if let (Some(migration), Selection::Fixes) = (self.migration, selection)
             && migration.may_apply(&text)
-            && let Some(tree) = lang::parse(language, &text)
+            && let Some(tree) = parse_for_check(language, &text)
         {
             let outcome = migration.apply(
                 language,
@@ -190,7 +195,7 @@ impl Scanner<'_> {
             );
             pending_findings = outcome.findings;
             if !outcome.edits.is_empty() {
-                let before = profile_of(language, &text, &tree);
+                let before = error_profile(&tree);
                 let (applied, dropped) = safe_edits(language, &text, &outcome.edits, &before);
                 let next = edit::apply(&text, &select(&outcome.edits, &applied)).text;
                 passes.push(Pass {

@@ -397,9 +397,14 @@ fn mask_dollar_quoted(rest: &[u8], bytes: &mut [u8]) -> Option<usize> {
     }
     let tag = &rest[..=tag_length];
     let body_start = tag.len();
-    let body_length = rest[body_start..]
+    let Some(body_length) = rest[body_start..]
         .windows(tag.len())
-        .position(|window| window == tag)?;
+        .position(|window| window == tag)
+    else {
+        // Unterminated: hide the tag, so the scanner never sees it.
+        bytes[..tag.len()].fill(b' ');
+        return Some(tag.len());
+    };
     let end = body_start + body_length + tag.len();
     for (index, byte) in bytes[..end].iter_mut().enumerate() {
         let in_body = (body_start..body_start + body_length).contains(&index);
@@ -507,6 +512,7 @@ mod tests {
         let parsed = parse(text).expect("parses");
         assert!(!parsed.tree.root_node().has_error(), "{masked}");
         assert!(mask("SELECT * FROM p:s.t").0.ends_with("FROM p.s.t"));
+        assert_eq!(mask("SELECT $$ open").0, "SELECT    open");
         assert_eq!(
             mask("SELECT $fn$ it's $1 $fn$, $$x$$, $2").0,
             "SELECT '    it s $1    ', ' x ', $2"
