@@ -106,7 +106,7 @@ pub(crate) fn mask(text: &str) -> (String, Vec<Range<usize>>) {
             position += length;
             continue;
         } else if rest[0] == b'$'
-            && let Some(length) = mask_dollar_quoted(rest, &mut bytes[position..])
+            && let Some(length) = mask_dollar_quoted(rest, previous, &mut bytes[position..])
         {
             position += length;
             continue;
@@ -387,27 +387,35 @@ fn printf_field(text: &str) -> Option<usize> {
 }
 
 /// A PostgreSQL dollar-quoted string (`$$…$$`, `$body$…$body$`) becomes an
-/// ordinary quoted string of the same length. (The grammar's scanner for
-/// dollar quotes leaks memory, and the body is a string either way.)
-/// Returns its length.
-fn mask_dollar_quoted(rest: &[u8], bytes: &mut [u8]) -> Option<usize> {
-    let tag_length = 1 + rest[1..].iter().take_while(|&&byte| is_word(byte)).count();
-    if rest.get(tag_length) != Some(&b'$') || rest.get(1).is_some_and(u8::is_ascii_digit) {
+/// ordinary quoted string of the same length, and any other `$` that could
+/// open one becomes a space. (The grammar's scanner for dollar quotes leaks
+/// memory, and the body is a string either way.) Returns how far to skip.
+fn mask_dollar_quoted(rest: &[u8], previous: Option<u8>, bytes: &mut [u8]) -> Option<usize> {
+    // `$1` is a parameter and `v$session` a name: neither opens a quote.
+    if rest.get(1).is_some_and(u8::is_ascii_digit) || previous.is_some_and(is_word) {
         return None;
     }
-    let tag = &rest[..=tag_length];
-    let body_start = tag.len();
-    let Some(body_length) = rest[body_start..]
-        .windows(tag.len())
-        .position(|window| window == tag)
-    else {
-        // Unterminated: hide the tag, so the scanner never sees it.
-        bytes[..tag.len()].fill(b' ');
-        return Some(tag.len());
+    // The grammar's scanner takes any non-space characters between `$`s.
+    let tag_length = 1 + rest[1..]
+        .iter()
+        .take_while(|&&byte| byte != b'$' && !byte.is_ascii_whitespace())
+        .count();
+    let tag = rest.get(..=tag_length).filter(|tag| tag.ends_with(b"$"));
+    let body = tag.and_then(|tag| {
+        let body_length = rest[tag.len()..]
+            .windows(tag.len())
+            .position(|window| window == tag)?;
+        Some((tag.len(), body_length))
+    });
+    let Some((tag_length, body_length)) = body else {
+        // Not a complete dollar quote: hide the `$`, so the scanner never
+        // starts one.
+        bytes[0] = b' ';
+        return Some(1);
     };
-    let end = body_start + body_length + tag.len();
+    let end = 2 * tag_length + body_length;
     for (index, byte) in bytes[..end].iter_mut().enumerate() {
-        let in_body = (body_start..body_start + body_length).contains(&index);
+        let in_body = (tag_length..tag_length + body_length).contains(&index);
         if !in_body || matches!(*byte, b'\'' | b'\\') {
             *byte = b' ';
         }
@@ -513,6 +521,10 @@ mod tests {
         assert!(!parsed.tree.root_node().has_error(), "{masked}");
         assert!(mask("SELECT * FROM p:s.t").0.ends_with("FROM p.s.t"));
         assert_eq!(mask("SELECT $$ open").0, "SELECT    open");
+        assert_eq!(
+            mask("VALUES ($1, $2, v$x, $a)").0,
+            "VALUES ($1, $2, v$x,  a)"
+        );
         assert_eq!(
             mask("SELECT $fn$ it's $1 $fn$, $$x$$, $2").0,
             "SELECT '    it s $1    ', ' x ', $2"
