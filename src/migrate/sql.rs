@@ -106,7 +106,16 @@ pub(crate) fn mask(text: &str) -> (String, Vec<Range<usize>>) {
             position += length;
             continue;
         } else if rest[0] == b'$'
-            && let Some(length) = mask_dollar_quoted(rest, previous, &mut bytes[position..])
+            && previous.is_some_and(is_word)
+            && rest.get(1).is_some_and(|&byte| is_word(byte))
+        {
+            // `v$session` is one name (Oracle); the grammar has no `$` in
+            // names and would open a dollar quote.
+            bytes[position] = b'_';
+            position += 1;
+            continue;
+        } else if rest[0] == b'$'
+            && let Some(length) = mask_dollar_quoted(rest, &mut bytes[position..])
         {
             position += length;
             continue;
@@ -390,9 +399,9 @@ fn printf_field(text: &str) -> Option<usize> {
 /// ordinary quoted string of the same length, and any other `$` that could
 /// open one becomes a space. (The grammar's scanner for dollar quotes leaks
 /// memory, and the body is a string either way.) Returns how far to skip.
-fn mask_dollar_quoted(rest: &[u8], previous: Option<u8>, bytes: &mut [u8]) -> Option<usize> {
-    // `$1` is a parameter and `v$session` a name: neither opens a quote.
-    if rest.get(1).is_some_and(u8::is_ascii_digit) || previous.is_some_and(is_word) {
+fn mask_dollar_quoted(rest: &[u8], bytes: &mut [u8]) -> Option<usize> {
+    // `$1` is a parameter.
+    if rest.get(1).is_some_and(u8::is_ascii_digit) {
         return None;
     }
     // The grammar's scanner takes any non-space characters between `$`s.
@@ -523,7 +532,7 @@ mod tests {
         assert_eq!(mask("SELECT $$ open").0, "SELECT    open");
         assert_eq!(
             mask("VALUES ($1, $2, v$x, $a)").0,
-            "VALUES ($1, $2, v$x,  a)"
+            "VALUES ($1, $2, v_x,  a)"
         );
         assert_eq!(
             mask("SELECT $fn$ it's $1 $fn$, $$x$$, $2").0,
