@@ -148,6 +148,7 @@ pub(crate) fn mask(text: &str) -> (String, Vec<Range<usize>>) {
     }
     numeric_placeholders(&mut bytes);
     dialect_syntax(&mut bytes);
+    hide_dollar_tags(&mut bytes);
     // Every masked range starts and ends at ASCII bytes and is replaced
     // whole by ASCII, so the bytes stay UTF-8 and this cannot fail.
     let masked = String::from_utf8(bytes).unwrap_or_else(|_| text.to_owned());
@@ -434,6 +435,30 @@ fn mask_dollar_quoted(rest: &[u8], bytes: &mut [u8]) -> Option<usize> {
     Some(end)
 }
 
+/// Hides every `$` left that the grammar's scanner could take as the
+/// start or end of a dollar-quote tag (inside a string literal or a
+/// backquoted name masking kept, too): only a parameter, `$` and digits not
+/// followed by another `$`, stays. (The scanner leaks the memory of every
+/// tag it reads.)
+fn hide_dollar_tags(bytes: &mut [u8]) {
+    let mut position = 0;
+    while position < bytes.len() {
+        if bytes[position] == b'$' {
+            let digits = bytes[position + 1..]
+                .iter()
+                .take_while(|byte| byte.is_ascii_digit())
+                .count();
+            let after = bytes.get(position + 1 + digits);
+            if digits > 0 && after != Some(&b'$') {
+                position += 1 + digits;
+                continue;
+            }
+            bytes[position] = b' ';
+        }
+        position += 1;
+    }
+}
+
 /// Makes a backquoted name (or BigQuery legacy SQL's `[proj:ds.table]`)
 /// with `.`, `:`, `-` or spaces inside parse as a plain dotted name of the
 /// same length. Returns how far to skip.
@@ -537,6 +562,10 @@ mod tests {
         assert_eq!(
             mask("SELECT $fn$ it's $1 $fn$, $$x$$, $2").0,
             "SELECT '    it s $1    ', ' x ', $2"
+        );
+        assert_eq!(
+            mask("SELECT 'a$$b', `c$d$`, $1$, \"$x$\"").0,
+            "SELECT 'a  b', `c d `, $1 , \" x \""
         );
         assert_eq!(mask("FROM `a-b`.`s`.`t` x").0, "FROM _a_b_.`s`.`t` x");
         assert_eq!(
