@@ -7,13 +7,18 @@
 //! source files to scan, and [`cli`] is the command line (the only module
 //! that prints).
 
+pub mod catalog;
 pub mod cli;
 pub mod engine;
+pub mod fleet;
+pub mod forge;
+pub mod git;
 pub mod lang;
 pub mod migrate;
 pub mod progress;
 pub mod rule;
 pub mod ruletest;
 pub mod spec;
+pub mod store;
 pub mod walk;
 pub mod write;

@@ -432,10 +432,10 @@ fn the_readme_example_rewrites_with_the_spec_and_starter_rules() {
         .args([
             "rewrite",
             "--spec",
-            "examples/orders-v2.yml",
+            "examples/orders-v2/migration.yaml",
             "--rules",
             "rules/",
-            "examples/consumers",
+            "examples/orders-v2/repos",
             "--color",
             "never",
         ])

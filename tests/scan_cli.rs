@@ -40,7 +40,7 @@ fn the_bundled_example_scans_with_the_starter_rules() {
             "scan",
             "--rules",
             "rules/",
-            "examples/consumers",
+            "examples/orders-v2/repos",
             "--color",
             "never",
         ])

@@ -7,11 +7,14 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod diff;
+mod forge;
 mod output;
 mod plan;
 mod rewrite;
+mod run;
 mod scan;
 mod sources;
+mod status;
 mod test;
 mod tree;
 
@@ -40,6 +43,14 @@ enum Command {
     Rewrite(rewrite::RewriteArguments),
     /// Show what a migration spec derives: rules, renames and review policy.
     Plan(plan::PlanArguments),
+    /// Migrate every consumer repository of a spec: clone, rewrite, push and
+    /// open pull requests, tracked in the state store.
+    Run(run::RunArguments),
+    /// Show where each consumer repository of a spec stands.
+    Status(status::StatusArguments),
+    /// Use the local forge by hand: import repositories, list, show, merge,
+    /// close or comment on pull requests.
+    Forge(forge::ForgeArguments),
     /// Run rule test cases (valid/invalid snippets) and fix fixtures.
     Test(test::TestArguments),
     /// Print the syntax tree of a file or snippet (node kinds and fields).
@@ -108,6 +119,9 @@ where
         Command::Scan(scan) => scan::run(scan, stdout_colors, stderr_colors),
         Command::Rewrite(rewrite) => rewrite::run(rewrite, stdout_colors, stderr_colors),
         Command::Plan(plan) => plan::run(plan),
+        Command::Run(run) => run::run(run),
+        Command::Status(status) => status::run(status),
+        Command::Forge(forge) => forge::run(forge),
         Command::Test(test) => test::run(test, stdout_colors),
         Command::Tree(tree) => tree::run(tree),
     };

@@ -235,11 +235,16 @@ pub(crate) struct ProgressBar {
 
 impl ProgressBar {
     pub(crate) fn new(task: &str) -> ProgressBar {
+        ProgressBar::with_unit(task, "files")
+    }
+
+    /// A bar that counts `unit` (`files`, `steps`).
+    pub(crate) fn with_unit(task: &str, unit: &str) -> ProgressBar {
         let bar =
             indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
-        let style =
-            indicatif::ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} files ({elapsed})")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+        let template = format!("{{msg}} {{bar:40}} {{pos}}/{{len}} {unit} ({{elapsed}})");
+        let style = indicatif::ProgressStyle::with_template(&template)
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
         bar.set_style(style);
         bar.set_message(task.to_owned());
         ProgressBar { bar }

@@ -125,6 +125,23 @@ impl Migration {
             .is_none_or(|finder| finder.is_match(source))
     }
 
+    /// Byte offsets where `text` (any file, in any language) still names
+    /// the old table, for checking a migrated repository. Empty when the
+    /// old and new table are the same.
+    pub fn old_table_mentions(&self, text: &str) -> Vec<usize> {
+        let Some(_) = &self.columns.new_table else {
+            return Vec::new();
+        };
+        if !self.may_apply(text) {
+            return Vec::new();
+        }
+        path::paths(text)
+            .iter()
+            .filter(|found| path::match_table(text, found, &self.columns.table).is_some())
+            .map(|found| found.span.start)
+            .collect()
+    }
+
     /// The edits and findings for one parsed source text.
     pub fn apply(
         &self,

@@ -212,7 +212,7 @@ fn rule_id_near(document: &str, _line: u64) -> Option<String> {
 /// the mistakes in the others. A document starts after a line beginning
 /// with `---` or `...` at column 0 (block scalars are always indented, so
 /// such a line is always a marker).
-fn split_documents(text: &str) -> Vec<String> {
+pub(crate) fn split_documents(text: &str) -> Vec<String> {
     let mut documents = Vec::new();
     let mut current = String::new();
     let mut has_content = false;

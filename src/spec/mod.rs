@@ -8,10 +8,12 @@
 //! carried out by [`crate::migrate`].
 
 pub mod error;
+pub mod fleet;
 pub mod plan;
 mod raw;
 mod rule_files;
 pub mod table;
+pub mod template;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -19,6 +21,7 @@ use std::path::{Path, PathBuf};
 use serde_saphyr::{Location, Spanned};
 
 pub use self::error::{InvalidSpec, SpecError, SpecErrors};
+pub use self::fleet::{CommitSettings, Consumers, ForgeKind, ForgeSettings, PullRequestSettings};
 use self::raw::{RawDataset, RawSpec};
 pub use self::table::{TableName, is_identifier};
 use crate::rule::Point;
@@ -36,6 +39,10 @@ pub struct Spec {
     pub dataset: Dataset,
     /// Extra rule files named by `rules:` globs.
     pub rule_files: Vec<PathBuf>,
+    pub consumers: Consumers,
+    pub forge: ForgeSettings,
+    pub pull_request: PullRequestSettings,
+    pub commit: CommitSettings,
 }
 
 /// What changed in the dataset.
@@ -121,6 +128,15 @@ impl Spec {
             raw.rules.as_deref().unwrap_or_default(),
             &mut problems,
         );
+        let consumers = fleet::consumers(raw.consumers.as_ref(), path, &mut problems);
+        let forge = fleet::forge(raw.forge.as_ref(), path, &mut problems);
+        let pull_request = fleet::pull_request(
+            raw.pull_request.as_ref(),
+            id.as_deref().unwrap_or("migration"),
+            text,
+            &mut problems,
+        );
+        let commit = fleet::commit(raw.commit.as_ref(), text, &mut problems);
         let (Some(id), Some(dataset)) = (id, dataset) else {
             return Err(SpecErrors(problems.errors));
         };
@@ -141,6 +157,10 @@ impl Spec {
                 .unwrap_or_default(),
             dataset,
             rule_files,
+            consumers,
+            forge,
+            pull_request,
+            commit,
         })
     }
 }

@@ -21,6 +21,58 @@ pub(crate) struct RawSpec {
     pub(crate) description: Option<Spanned<String>>,
     pub(crate) dataset: Option<Spanned<RawDataset>>,
     pub(crate) rules: Option<Vec<Spanned<String>>>,
+    pub(crate) consumers: Option<Spanned<RawConsumers>>,
+    pub(crate) forge: Option<Spanned<RawForge>>,
+    pub(crate) pull_request: Option<Spanned<RawPullRequest>>,
+    pub(crate) commit: Option<Spanned<RawCommit>>,
+}
+
+/// The `consumers:` section.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawConsumers {
+    pub(crate) catalog: Option<Spanned<String>>,
+    pub(crate) resource: Option<Spanned<String>>,
+    pub(crate) repos: Option<Vec<Spanned<String>>>,
+    pub(crate) exclude: Option<Vec<Spanned<String>>>,
+}
+
+/// The `forge:` section.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawForge {
+    pub(crate) kind: Option<Spanned<String>>,
+    pub(crate) root: Option<Spanned<String>>,
+    /// Local forge only: a folder of plain repositories to import when the
+    /// forge lacks them (the bundled example uses it).
+    pub(crate) import: Option<Spanned<String>>,
+}
+
+/// The `pull_request:` section.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPullRequest {
+    pub(crate) branch: Option<Spanned<String>>,
+    pub(crate) title: Option<Spanned<String>>,
+    pub(crate) body: Option<Spanned<String>>,
+    pub(crate) labels: Option<Vec<Spanned<String>>>,
+    pub(crate) draft: Option<bool>,
+}
+
+/// The `commit:` section.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCommit {
+    pub(crate) message: Option<Spanned<String>>,
+    pub(crate) author: Option<Spanned<RawAuthor>>,
+}
+
+/// `commit.author`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAuthor {
+    pub(crate) name: Option<Spanned<String>>,
+    pub(crate) email: Option<Spanned<String>>,
 }
 
 /// The `dataset:` section.

@@ -1,0 +1,236 @@
+//! `fleetmod run`: migrate every consumer repository, from clone to pull
+//! request, recording each step in the state store.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::Args;
+
+use super::Failure;
+use super::output::ProgressBar;
+use super::sources::parse_size;
+use crate::catalog::RepoName;
+use crate::engine::Scanner;
+use crate::fleet::{self, ConsumerList, Fleet, Outcome, RunOptions, Workspace};
+use crate::forge::local::{self, LocalForge};
+use crate::migrate::Migration;
+use crate::rule::RuleSet;
+use crate::spec::Spec;
+use crate::store::{SqliteStore, time};
+
+/// Where fleetmod keeps its state.
+#[derive(Debug, Args)]
+pub(crate) struct WorkspaceArguments {
+    /// fleetmod's folder for mirrors, checkouts, the state store and the
+    /// local forge (relative to the working directory).
+    #[arg(long, value_name = "DIR", default_value = ".fleetmod")]
+    pub(crate) workspace: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunArguments {
+    /// The migration spec (YAML).
+    spec: PathBuf,
+    /// Prepare every change and show what would happen, but push, open and
+    /// record nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Only this repository (`owner/name`); repeatable.
+    #[arg(long, value_name = "REPO", value_parser = RepoName::parse)]
+    only: Vec<RepoName>,
+    /// Worker threads for preparing repositories (default: one per CPU).
+    #[arg(short, long, value_name = "N")]
+    jobs: Option<usize>,
+    /// Retry failed repositories now instead of after their backoff.
+    #[arg(long)]
+    retry_failed: bool,
+    /// Skip files larger than this many bytes (suffixes K, M and G).
+    #[arg(long, value_name = "SIZE", default_value = "5M", value_parser = parse_size)]
+    max_filesize: u64,
+    #[command(flatten)]
+    workspace: WorkspaceArguments,
+}
+
+/// A spec with its consumers and forge, ready to run or report on.
+pub(crate) struct Setup {
+    pub(crate) spec: Spec,
+    pub(crate) consumers: ConsumerList,
+    pub(crate) forge: LocalForge,
+    pub(crate) workspace: Workspace,
+}
+
+/// Loads the spec, resolves its consumers and opens its forge (importing
+/// the spec's `forge.import` folder when the forge lacks repositories).
+pub(crate) fn set_up(spec_path: &Path, workspace: &Path) -> Result<Setup, Failure> {
+    let spec = Spec::load(spec_path).map_err(|errors| Failure::Input(errors.into()))?;
+    let consumers =
+        fleet::consumers::resolve(&spec).map_err(|error| Failure::Input(error.into()))?;
+    for skipped in &consumers.skipped {
+        eprintln!("warning: {skipped}");
+    }
+    let workspace = Workspace::new(workspace);
+    let forge_root = spec
+        .forge
+        .root
+        .clone()
+        .unwrap_or_else(|| workspace.forge_path());
+    let forge = LocalForge::open(&forge_root).context("failed to open the local forge")?;
+    if let Some(folder) = &spec.forge.import {
+        let imported = local::import(&forge, folder).with_context(|| {
+            format!("failed to import {} into the local forge", folder.display())
+        })?;
+        let created = imported.iter().filter(|repo| repo.created).count();
+        if created > 0 {
+            eprintln!(
+                "imported {created} repositories from {} into the local forge at {}",
+                folder.display(),
+                forge_root.display()
+            );
+        }
+    }
+    Ok(Setup {
+        spec,
+        consumers,
+        forge,
+        workspace,
+    })
+}
+
+pub(crate) fn run(arguments: RunArguments) -> Result<(), Failure> {
+    let started = Instant::now();
+    let setup = set_up(&arguments.spec, &arguments.workspace.workspace)?;
+    let spec = &setup.spec;
+    let rules =
+        RuleSet::load(&spec.rule_files, None).map_err(|errors| Failure::Input(errors.into()))?;
+    for warning in &rules.warnings {
+        eprintln!("warning: {warning}");
+    }
+    let migration = Migration::new(spec);
+    let scanner = Scanner::new(&rules).with_migration(&migration);
+    let mut store = SqliteStore::open(&setup.workspace.state_path())
+        .context("failed to open the state store")?;
+    let fleet = Fleet {
+        spec,
+        scanner: &scanner,
+        forge: &setup.forge,
+        workspace: &setup.workspace,
+        rules_hash: fleet::rules_hash(spec),
+    };
+    let options = RunOptions {
+        dry_run: arguments.dry_run,
+        only: arguments.only,
+        retry_failed: arguments.retry_failed,
+        max_filesize: arguments.max_filesize,
+    };
+    let threads = arguments
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |count| count.get()));
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .build()
+        .context("failed to start worker threads")?;
+    let progress = ProgressBar::with_unit("migrating", "steps");
+    let interrupt = AtomicBool::new(false);
+    let report = pool
+        .install(|| {
+            fleet::run(
+                &fleet,
+                &mut store,
+                &setup.consumers,
+                &options,
+                &progress,
+                &interrupt,
+            )
+        })
+        .map_err(|error| Failure::Input(error.into()))?;
+
+    let width = report
+        .repos
+        .iter()
+        .map(|result| result.consumer.repo.to_string().len())
+        .max()
+        .unwrap_or(0);
+    let mut totals: std::collections::BTreeMap<&str, usize> = Default::default();
+    for result in &report.repos {
+        let (label, text) = describe(&result.outcome, result.record.as_ref());
+        *totals.entry(label).or_default() += 1;
+        println!("{:width$}  {text}", result.consumer.repo.to_string());
+    }
+    for excluded in &setup.consumers.excluded {
+        println!(
+            "{:width$}  excluded by `consumers.exclude`",
+            excluded.to_string()
+        );
+    }
+    let summary: Vec<String> = totals
+        .iter()
+        .map(|(label, count)| format!("{count} {label}"))
+        .collect();
+    eprintln!(
+        "{}{} repositories: {} ({:.1}s)",
+        if options.dry_run { "dry run: " } else { "" },
+        report.repos.len(),
+        summary.join(", "),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// A short label for totals and a line for one repository.
+fn describe(
+    outcome: &Outcome,
+    record: Option<&crate::store::RepoRecord>,
+) -> (&'static str, String) {
+    let pull = record
+        .and_then(|record| record.pull_request)
+        .map(|number| format!(" #{number}"))
+        .unwrap_or_default();
+    let counts = record
+        .map(|record| {
+            format!(
+                " ({} file(s), {} review item(s))",
+                record.files_changed, record.review_items
+            )
+        })
+        .unwrap_or_default();
+    match outcome {
+        Outcome::UpToDate => {
+            let state = record.map_or("pending", |record| record.state.as_str());
+            ("up to date", format!("up to date ({state}{pull})"))
+        }
+        Outcome::Waiting { until } => (
+            "waiting to retry",
+            format!(
+                "failed before; retrying after {} (or pass --retry-failed)",
+                time::format_utc(*until)
+            ),
+        ),
+        Outcome::Finished(state) => ("finished", format!("{state}{pull}: nothing more to do")),
+        Outcome::NoChange => ("no change", "no change needed".to_owned()),
+        Outcome::Withdrawn { number } => (
+            "withdrawn",
+            format!("no change needed any more: closed pull request #{number}"),
+        ),
+        Outcome::Opened { number } => ("opened", format!("opened pull request #{number}{counts}")),
+        Outcome::Updated { number } => {
+            ("updated", format!("updated pull request #{number}{counts}"))
+        }
+        Outcome::NeedsAttention { reason } => {
+            ("need attention", format!("needs attention: {reason}"))
+        }
+        Outcome::Failed { stage, error } => ("failed", format!("failed at {stage}: {error}")),
+        Outcome::WouldChange {
+            files,
+            review_items,
+        } => (
+            "would change",
+            format!("would change {files} file(s), {review_items} review item(s)"),
+        ),
+        Outcome::Interrupted => (
+            "interrupted",
+            "interrupted before this repository".to_owned(),
+        ),
+    }
+}

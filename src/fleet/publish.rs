@@ -1,0 +1,338 @@
+//! Phase two of a run, one repository at a time and in order: push, open or
+//! update the pull request, close what is no longer needed, and record
+//! every step. Each record is saved before the side effect it announces
+//! only when a rerun could not otherwise tell what happened; everything
+//! else is found again on the remote (branch heads carry fleetmod's
+//! trailer) or on the forge (pull requests by head branch).
+
+use git2::Oid;
+
+use super::crash::CrashPoints;
+use super::prepare::{Prepared, Ready};
+use super::{Consumer, Fleet, FleetError, Outcome, RepoResult, is_ours};
+use crate::catalog::RepoName;
+use crate::forge::{NewPullRequest, PullRequest};
+use crate::git::{self, Mirror};
+use crate::store::{RepoRecord, RepoState, StateStore, time};
+
+/// The first retry waits this long; each further failure doubles it.
+const FIRST_BACKOFF_MS: i64 = 5 * 60 * 1000;
+/// The longest wait between retries.
+const MAX_BACKOFF_MS: i64 = 12 * 60 * 60 * 1000;
+
+pub(super) struct Publisher<'a, 'f> {
+    pub(super) fleet: &'a Fleet<'f>,
+    pub(super) store: &'a mut dyn StateStore,
+    pub(super) crash: &'a CrashPoints,
+    pub(super) dry_run: bool,
+}
+
+/// How long to wait before retry number `attempts` (1-based).
+pub(super) fn backoff(attempts: u32) -> i64 {
+    let doublings = attempts.saturating_sub(1).min(20);
+    (FIRST_BACKOFF_MS << doublings).min(MAX_BACKOFF_MS)
+}
+
+impl Publisher<'_, '_> {
+    fn save(&mut self, record: &mut RepoRecord, detail: &str) -> Result<(), FleetError> {
+        self.store.save(record, detail)?;
+        self.crash.pass("event");
+        Ok(())
+    }
+
+    pub(super) fn publish(
+        &mut self,
+        consumer: &Consumer,
+        previous: Option<RepoRecord>,
+        prepared: Prepared,
+    ) -> Result<RepoResult, FleetError> {
+        let mut record = previous.clone().unwrap_or_else(|| {
+            RepoRecord::new(&self.fleet.spec.id, consumer.repo.clone(), Vec::new())
+        });
+        record.owners = consumer.owners.clone();
+        let outcome = match prepared {
+            Prepared::Skip(outcome) => outcome,
+            Prepared::Finished { state, number } => {
+                if !self.dry_run {
+                    record.state = state;
+                    let detail = format!("pull request #{number} was {state} by a person");
+                    self.save(&mut record, &detail)?;
+                }
+                Outcome::Finished(state)
+            }
+            Prepared::Failed { stage, error } => self.fail(&mut record, stage, error)?,
+            Prepared::Ready(ready) => {
+                let attention_before = previous
+                    .as_ref()
+                    .filter(|previous| previous.state == RepoState::NeedsAttention)
+                    .and_then(|previous| previous.branch_head.clone());
+                self.publish_ready(consumer, &mut record, attention_before, *ready)?
+            }
+        };
+        let saved = previous.is_some() || !self.dry_run && !matches!(outcome, Outcome::Interrupted);
+        Ok(RepoResult {
+            consumer: consumer.clone(),
+            outcome,
+            record: saved.then_some(record),
+        })
+    }
+
+    fn fail(
+        &mut self,
+        record: &mut RepoRecord,
+        stage: &str,
+        error: String,
+    ) -> Result<Outcome, FleetError> {
+        if !self.dry_run {
+            record.state = RepoState::Failed;
+            record.attempts += 1;
+            record.retry_after = Some(time::now_ms() + backoff(record.attempts));
+            record.failed_stage = Some(stage.to_owned());
+            record.last_error = Some(error.clone());
+            let detail = format!("{stage} failed (attempt {}): {error}", record.attempts);
+            self.save(record, &detail)?;
+        }
+        Ok(Outcome::Failed {
+            stage: stage.to_owned(),
+            error,
+        })
+    }
+
+    fn publish_ready(
+        &mut self,
+        consumer: &Consumer,
+        record: &mut RepoRecord,
+        attention_before: Option<String>,
+        ready: Ready,
+    ) -> Result<Outcome, FleetError> {
+        let fleet = self.fleet;
+        let branch = &fleet.spec.pull_request.branch;
+        record.default_branch = Some(ready.default_branch.clone());
+        record.base_sha = Some(ready.base.to_string());
+        record.rules_hash = Some(fleet.rules_hash.clone());
+        record.branch_head = ready.branch_head.map(|head| head.to_string());
+        record.failed_stage = None;
+        record.last_error = None;
+        record.attempts = 0;
+        record.retry_after = None;
+        if let Some(pull) = &ready.pull {
+            record.pull_request = Some(pull.number);
+            record.pull_request_url = Some(pull.url.clone());
+        }
+
+        // Never clobber a person's work: a branch head fleetmod did not make.
+        if let Some(head) = &ready.head_commit
+            && record.pushed_sha.as_deref() != Some(head.id.to_string().as_str())
+            && !is_ours(fleet, head)
+        {
+            let reason = format!(
+                "branch {branch} has commit {} by {} that fleetmod did not make; fleetmod leaves the branch alone (merge or close the pull request, or delete the branch, to hand it back)",
+                git::short(Some(head.id)),
+                head.author
+            );
+            if self.dry_run {
+                return Ok(Outcome::NeedsAttention { reason });
+            }
+            let told_before = attention_before == record.branch_head;
+            record.state = RepoState::NeedsAttention;
+            record.last_error = Some(reason.clone());
+            self.save(record, &reason)?;
+            if !told_before && let Some(pull) = &ready.pull {
+                let comment = format!("fleetmod did not update this pull request: {reason}.");
+                if let Err(error) = fleet.forge.comment(&consumer.repo, pull.number, &comment) {
+                    return self.fail(record, "pull-request", error.to_string());
+                }
+            }
+            return Ok(Outcome::NeedsAttention { reason });
+        }
+
+        let Some(change) = &ready.change else {
+            return self.publish_no_change(consumer, record, &ready);
+        };
+        record.files_changed = change.change.files.len() as u32;
+        record.review_items = change.change.review.len() as u32;
+        if self.dry_run {
+            return Ok(Outcome::WouldChange {
+                files: change.change.files.len(),
+                review_items: change.change.review.len(),
+            });
+        }
+        record.state = RepoState::Cloned;
+        let detail = format!(
+            "checked out {} at {}",
+            ready.default_branch,
+            git::short(Some(ready.base))
+        );
+        self.save(record, &detail)?;
+        record.state = RepoState::Changed;
+        let detail = format!(
+            "{} file(s) changed, {} review item(s)",
+            record.files_changed, record.review_items
+        );
+        self.save(record, &detail)?;
+
+        if ready.branch_head != Some(change.commit) {
+            if let Err(error) = self.push(&consumer.repo, &ready, Some(change.commit)) {
+                return self.fail(record, "push", error);
+            }
+            self.crash.pass("push");
+            record.pushed_sha = Some(change.commit.to_string());
+            record.branch_head = record.pushed_sha.clone();
+            record.state = RepoState::Pushed;
+            let detail = format!("pushed {} to {branch}", git::short(Some(change.commit)));
+            self.save(record, &detail)?;
+        } else {
+            record.pushed_sha = Some(change.commit.to_string());
+        }
+
+        let texts = &change.texts;
+        let settings = &fleet.spec.pull_request;
+        let (outcome, detail, pull) = match &ready.pull {
+            Some(pull) => {
+                let same = pull.title == texts.title
+                    && pull.body == texts.body
+                    && pull.labels == settings.labels;
+                if !same
+                    && let Err(error) = fleet.forge.update_pull_request(
+                        &consumer.repo,
+                        pull.number,
+                        &texts.title,
+                        &texts.body,
+                        &settings.labels,
+                    )
+                {
+                    return self.fail(record, "pull-request", error.to_string());
+                }
+                let number = pull.number;
+                (
+                    Outcome::Updated { number },
+                    format!("updated pull request #{number}"),
+                    pull.clone(),
+                )
+            }
+            None => {
+                let request = NewPullRequest {
+                    head: branch,
+                    base: &ready.default_branch,
+                    title: &texts.title,
+                    body: &texts.body,
+                    labels: &settings.labels,
+                    reviewers: &consumer.owners,
+                    draft: settings.draft,
+                };
+                let pull = match fleet.forge.create_pull_request(&consumer.repo, &request) {
+                    Ok(pull) => pull,
+                    Err(error) => return self.fail(record, "pull-request", error.to_string()),
+                };
+                self.crash.pass("pull-request");
+                let number = pull.number;
+                (
+                    Outcome::Opened { number },
+                    format!("opened pull request #{number}"),
+                    pull,
+                )
+            }
+        };
+        record.state = RepoState::PrOpen;
+        record.pull_request = Some(pull.number);
+        record.pull_request_url = Some(pull.url);
+        self.save(record, &detail)?;
+        Ok(outcome)
+    }
+
+    fn publish_no_change(
+        &mut self,
+        consumer: &Consumer,
+        record: &mut RepoRecord,
+        ready: &Ready,
+    ) -> Result<Outcome, FleetError> {
+        let fleet = self.fleet;
+        let was = record.state;
+        record.files_changed = 0;
+        record.review_items = 0;
+        if self.dry_run {
+            return Ok(Outcome::NoChange);
+        }
+        let ours = ready
+            .head_commit
+            .as_ref()
+            .is_some_and(|head| is_ours(fleet, head));
+        let Some(pull) = &ready.pull else {
+            if ours && let Err(error) = self.push(&consumer.repo, ready, None) {
+                return self.fail(record, "push", error);
+            }
+            if ours {
+                record.branch_head = None;
+                record.pushed_sha = None;
+            }
+            record.state = RepoState::NoChange;
+            let detail = if was == RepoState::NoChange {
+                "still needs no change".to_owned()
+            } else {
+                format!("{} needs no change", ready.default_branch)
+            };
+            self.save(record, &detail)?;
+            return Ok(Outcome::NoChange);
+        };
+        // Record the decision first: a crash before the close leaves a
+        // record that makes the next run close the pull request again.
+        record.state = RepoState::NoChange;
+        let number = pull.number;
+        self.save(
+            record,
+            &format!("no change needed any more; closing pull request #{number}"),
+        )?;
+        let comment = format!(
+            "fleetmod is closing this pull request: {} at {} no longer needs the change (it was probably made by hand).",
+            ready.default_branch,
+            git::short(Some(ready.base))
+        );
+        if let Err(error) = close(fleet, consumer, pull, &comment) {
+            return self.fail(record, "pull-request", error);
+        }
+        self.crash.pass("close");
+        if ours {
+            if let Err(error) = self.push(&consumer.repo, ready, None) {
+                return self.fail(record, "push", error);
+            }
+            record.branch_head = None;
+            record.pushed_sha = None;
+        }
+        self.save(
+            record,
+            &format!(
+                "closed pull request #{number} and deleted {}",
+                fleet.spec.pull_request.branch
+            ),
+        )?;
+        Ok(Outcome::Withdrawn { number })
+    }
+
+    /// Pushes `commit` to the pull request branch (or deletes the branch),
+    /// leased on the head phase one saw.
+    fn push(&self, repo: &RepoName, ready: &Ready, commit: Option<Oid>) -> Result<(), String> {
+        let mirror = Mirror::open_or_create(&super::mirror_path(self.fleet, repo))
+            .map_err(|error| error.to_string())?;
+        mirror
+            .push(
+                &ready.clone_url,
+                &self.fleet.spec.pull_request.branch,
+                commit,
+                ready.branch_head,
+            )
+            .map_err(|error| error.to_string())
+    }
+}
+
+fn close(
+    fleet: &Fleet<'_>,
+    consumer: &Consumer,
+    pull: &PullRequest,
+    comment: &str,
+) -> Result<(), String> {
+    fleet
+        .forge
+        .comment(&consumer.repo, pull.number, comment)
+        .and_then(|()| fleet.forge.close_pull_request(&consumer.repo, pull.number))
+        .map_err(|error| error.to_string())
+}

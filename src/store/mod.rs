@@ -1,0 +1,199 @@
+//! Where each repository of a migration stands, and how it got there.
+//!
+//! Every repository has one [`RepoRecord`] per migration, moved through a
+//! state machine (`pending → cloned → no-change | changed → pushed →
+//! pr-open → merged | closed`, plus `failed` and `needs-attention`). Every
+//! save appends an [`Event`] in the same transaction, so history is never
+//! lost and a crash leaves either both or neither. The store is a trait so
+//! a shared, server-backed store can replace the embedded SQLite one
+//! ([`SqliteStore`]) for runs on several machines.
+
+pub(crate) mod sqlite;
+pub mod time;
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+pub use self::sqlite::SqliteStore;
+use crate::catalog::RepoName;
+
+/// A repository's state in a migration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RepoState {
+    Pending,
+    Cloned,
+    NoChange,
+    Changed,
+    Pushed,
+    PrOpen,
+    Merged,
+    Closed,
+    Failed,
+    NeedsAttention,
+}
+
+impl RepoState {
+    pub const ALL: [RepoState; 10] = [
+        RepoState::Pending,
+        RepoState::Cloned,
+        RepoState::NoChange,
+        RepoState::Changed,
+        RepoState::Pushed,
+        RepoState::PrOpen,
+        RepoState::Merged,
+        RepoState::Closed,
+        RepoState::Failed,
+        RepoState::NeedsAttention,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RepoState::Pending => "pending",
+            RepoState::Cloned => "cloned",
+            RepoState::NoChange => "no-change",
+            RepoState::Changed => "changed",
+            RepoState::Pushed => "pushed",
+            RepoState::PrOpen => "pr-open",
+            RepoState::Merged => "merged",
+            RepoState::Closed => "closed",
+            RepoState::Failed => "failed",
+            RepoState::NeedsAttention => "needs-attention",
+        }
+    }
+
+    /// Whether fleetmod is done with the repository: a person merged or
+    /// closed its pull request.
+    pub fn is_final(self) -> bool {
+        matches!(self, RepoState::Merged | RepoState::Closed)
+    }
+}
+
+impl fmt::Display for RepoState {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
+impl FromStr for RepoState {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        RepoState::ALL
+            .into_iter()
+            .find(|state| state.as_str() == text)
+            .ok_or_else(|| format!("`{text}` is not a repository state"))
+    }
+}
+
+/// What the store knows about one repository in one migration.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RepoRecord {
+    pub migration: String,
+    #[serde(serialize_with = "as_string")]
+    pub repo: RepoName,
+    pub state: RepoState,
+    pub owners: Vec<String>,
+    pub default_branch: Option<String>,
+    /// The default branch's sha the change was made from.
+    pub base_sha: Option<String>,
+    /// Identifies the spec and rules the change was made with.
+    pub rules_hash: Option<String>,
+    /// The sha fleetmod last pushed to the pull request branch.
+    pub pushed_sha: Option<String>,
+    /// The pull request branch's head when fleetmod last looked.
+    pub branch_head: Option<String>,
+    pub pull_request: Option<u64>,
+    pub pull_request_url: Option<String>,
+    pub files_changed: u32,
+    pub review_items: u32,
+    /// For `failed`: the stage that failed.
+    pub failed_stage: Option<String>,
+    /// For `failed` and `needs-attention`: why.
+    pub last_error: Option<String>,
+    /// Consecutive failures; reset by a success.
+    pub attempts: u32,
+    /// Unix milliseconds before which a failed repository is not retried.
+    pub retry_after: Option<i64>,
+    /// Unix milliseconds of the last save.
+    pub updated_at: i64,
+}
+
+fn as_string<S: serde::Serializer>(repo: &RepoName, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(repo)
+}
+
+impl RepoRecord {
+    /// A fresh record in state `pending`.
+    pub fn new(migration: &str, repo: RepoName, owners: Vec<String>) -> RepoRecord {
+        RepoRecord {
+            migration: migration.to_owned(),
+            repo,
+            state: RepoState::Pending,
+            owners,
+            default_branch: None,
+            base_sha: None,
+            rules_hash: None,
+            pushed_sha: None,
+            branch_head: None,
+            pull_request: None,
+            pull_request_url: None,
+            files_changed: 0,
+            review_items: 0,
+            failed_stage: None,
+            last_error: None,
+            attempts: 0,
+            retry_after: None,
+            updated_at: 0,
+        }
+    }
+}
+
+/// One recorded transition.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Event {
+    pub migration: String,
+    pub repo: String,
+    /// Unix milliseconds.
+    pub at: i64,
+    pub from: Option<RepoState>,
+    pub to: RepoState,
+    pub detail: String,
+}
+
+/// A failed store operation.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("failed to {action} in the state store {path}: {source}")]
+    Sqlite {
+        action: String,
+        path: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error(
+        "the state store {path} is from a newer fleetmod (schema {found}, this build knows {known})"
+    )]
+    TooNew {
+        path: String,
+        found: i64,
+        known: i64,
+    },
+    #[error("the state store {path} holds an invalid value: {message}")]
+    Corrupt { path: String, message: String },
+}
+
+/// A state store: records and their history.
+pub trait StateStore: Send {
+    /// Every record of a migration, sorted by repository.
+    fn records(&self, migration: &str) -> Result<Vec<RepoRecord>, StoreError>;
+    /// One repository's record.
+    fn record(&self, migration: &str, repo: &RepoName) -> Result<Option<RepoRecord>, StoreError>;
+    /// Saves `record` (stamping `updated_at`) and appends the event from the
+    /// stored state to the new one, atomically.
+    fn save(&mut self, record: &mut RepoRecord, detail: &str) -> Result<(), StoreError>;
+    /// A migration's events, oldest first.
+    fn events(&self, migration: &str) -> Result<Vec<Event>, StoreError>;
+}

@@ -1,0 +1,393 @@
+//! The embedded state store: one SQLite file in WAL mode.
+//!
+//! The schema is versioned with `PRAGMA user_version`; opening a store
+//! applies the migrations it lacks, in one transaction each. A store written
+//! by a newer fleetmod is refused rather than misread.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::{Event, RepoRecord, RepoState, StateStore, StoreError, time};
+use crate::catalog::RepoName;
+
+/// Schema migrations; entry `n` moves the schema from version `n` to `n + 1`.
+const MIGRATIONS: &[&str] = &["
+CREATE TABLE repos (
+    migration TEXT NOT NULL,
+    repo TEXT NOT NULL,
+    state TEXT NOT NULL,
+    owners TEXT NOT NULL,
+    default_branch TEXT,
+    base_sha TEXT,
+    rules_hash TEXT,
+    pushed_sha TEXT,
+    branch_head TEXT,
+    pull_request INTEGER,
+    pull_request_url TEXT,
+    files_changed INTEGER NOT NULL,
+    review_items INTEGER NOT NULL,
+    failed_stage TEXT,
+    last_error TEXT,
+    attempts INTEGER NOT NULL,
+    retry_after INTEGER,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (migration, repo)
+);
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    migration TEXT NOT NULL,
+    repo TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    from_state TEXT,
+    to_state TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE INDEX events_by_migration ON events (migration, id);
+"];
+
+/// A state store in a SQLite file.
+pub struct SqliteStore {
+    connection: Connection,
+    path: PathBuf,
+}
+
+const COLUMNS: &str = "migration, repo, state, owners, default_branch, base_sha, rules_hash, \
+    pushed_sha, branch_head, pull_request, pull_request_url, files_changed, review_items, failed_stage, \
+    last_error, attempts, retry_after, updated_at";
+
+impl SqliteStore {
+    /// Opens (or creates) the store at `path`, bringing its schema up to date.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let display = path.display().to_string();
+        let sqlite = |action: &str| {
+            let action = action.to_owned();
+            let path = display.clone();
+            move |source| StoreError::Sqlite {
+                action,
+                path,
+                source,
+            }
+        };
+        if let Some(parent) = path.parent() {
+            // A missing folder shows up as SQLite's own error below.
+            let _ = std::fs::create_dir_all(parent);
+        }
+        let mut connection = Connection::open(path).map_err(sqlite("open"))?;
+        connection
+            .busy_timeout(Duration::from_secs(30))
+            .map_err(sqlite("configure"))?;
+        connection
+            .pragma_update(None, "journal_mode", "WAL")
+            .map_err(sqlite("switch to WAL mode"))?;
+        connection
+            .pragma_update(None, "synchronous", "NORMAL")
+            .map_err(sqlite("configure"))?;
+        migrate(&mut connection, MIGRATIONS, &display)?;
+        Ok(SqliteStore {
+            connection,
+            path: path.to_path_buf(),
+        })
+    }
+
+    fn error(&self, action: &str) -> impl FnOnce(rusqlite::Error) -> StoreError + use<> {
+        let action = action.to_owned();
+        let path = self.path.display().to_string();
+        move |source| StoreError::Sqlite {
+            action,
+            path,
+            source,
+        }
+    }
+
+    fn corrupt(&self, message: String) -> StoreError {
+        StoreError::Corrupt {
+            path: self.path.display().to_string(),
+            message,
+        }
+    }
+}
+
+/// Applies the migrations a database lacks (shared with the local forge).
+pub(crate) fn migrate(
+    connection: &mut Connection,
+    migrations: &[&str],
+    path: &str,
+) -> Result<(), StoreError> {
+    let sqlite = |action: &'static str| {
+        move |source| StoreError::Sqlite {
+            action: action.to_owned(),
+            path: path.to_owned(),
+            source,
+        }
+    };
+    let transaction = connection
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(sqlite("start the schema migration"))?;
+    let version: i64 = transaction
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(sqlite("read the schema version"))?;
+    let known = migrations.len() as i64;
+    if version > known {
+        return Err(StoreError::TooNew {
+            path: path.to_owned(),
+            found: version,
+            known,
+        });
+    }
+    for migration in &migrations[version as usize..] {
+        transaction
+            .execute_batch(migration)
+            .map_err(sqlite("migrate the schema"))?;
+    }
+    transaction
+        .pragma_update(None, "user_version", known)
+        .map_err(sqlite("record the schema version"))?;
+    transaction
+        .commit()
+        .map_err(sqlite("commit the schema migration"))
+}
+
+/// Reads one `repos` row (columns in `COLUMNS` order); a value fleetmod
+/// cannot have written is an `Err(message)`.
+fn record_from_row(row: &Row<'_>) -> rusqlite::Result<Result<RepoRecord, String>> {
+    let repo: String = row.get(1)?;
+    let state: String = row.get(2)?;
+    let owners: String = row.get(3)?;
+    let number = |index: usize| row.get::<_, Option<i64>>(index);
+    let count = |index: usize| row.get::<_, i64>(index).map(|value| value.max(0) as u32);
+    let mut record = RepoRecord {
+        migration: row.get(0)?,
+        repo: RepoName {
+            owner: String::new(),
+            name: String::new(),
+        },
+        state: RepoState::Pending,
+        owners: owners
+            .split('\n')
+            .filter(|owner| !owner.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        default_branch: row.get(4)?,
+        base_sha: row.get(5)?,
+        rules_hash: row.get(6)?,
+        pushed_sha: row.get(7)?,
+        branch_head: row.get(8)?,
+        pull_request: number(9)?.map(|number| number as u64),
+        pull_request_url: row.get(10)?,
+        files_changed: count(11)?,
+        review_items: count(12)?,
+        failed_stage: row.get(13)?,
+        last_error: row.get(14)?,
+        attempts: count(15)?,
+        retry_after: number(16)?,
+        updated_at: row.get(17)?,
+    };
+    Ok(RepoName::parse(&repo)
+        .and_then(|repo| Ok((repo, state.parse::<RepoState>()?)))
+        .map(|(repo, state)| {
+            record.repo = repo;
+            record.state = state;
+            record
+        }))
+}
+
+impl StateStore for SqliteStore {
+    fn records(&self, migration: &str) -> Result<Vec<RepoRecord>, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM repos WHERE migration = ?1 ORDER BY repo"
+            ))
+            .map_err(self.error("read the repositories"))?;
+        let rows = statement
+            .query_map(params![migration], record_from_row)
+            .map_err(self.error("read the repositories"))?;
+        let mut records = Vec::new();
+        for row in rows {
+            let record = row.map_err(self.error("read a repository"))?;
+            records.push(record.map_err(|message| self.corrupt(message))?);
+        }
+        Ok(records)
+    }
+
+    fn record(&self, migration: &str, repo: &RepoName) -> Result<Option<RepoRecord>, StoreError> {
+        let found = self
+            .connection
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM repos WHERE migration = ?1 AND repo = ?2"),
+                params![migration, repo.to_string()],
+                record_from_row,
+            )
+            .optional()
+            .map_err(self.error("read a repository"))?;
+        found.transpose().map_err(|message| self.corrupt(message))
+    }
+
+    fn save(&mut self, record: &mut RepoRecord, detail: &str) -> Result<(), StoreError> {
+        record.updated_at = time::now_ms();
+        let path = self.path.display().to_string();
+        let sqlite = |action: &'static str| {
+            let path = path.clone();
+            move |source| StoreError::Sqlite {
+                action: action.to_owned(),
+                path,
+                source,
+            }
+        };
+        let transaction = self
+            .connection
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sqlite("start saving a repository"))?;
+        let repo = record.repo.to_string();
+        let previous: Option<String> = transaction
+            .query_row(
+                "SELECT state FROM repos WHERE migration = ?1 AND repo = ?2",
+                params![record.migration, repo],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(sqlite("read a repository's state"))?;
+        transaction
+            .execute(
+                &format!(
+                    "INSERT OR REPLACE INTO repos ({COLUMNS}) VALUES \
+                     (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+                ),
+                params![
+                    record.migration,
+                    repo,
+                    record.state.as_str(),
+                    record.owners.join("\n"),
+                    record.default_branch,
+                    record.base_sha,
+                    record.rules_hash,
+                    record.pushed_sha,
+                    record.branch_head,
+                    record.pull_request.map(|number| number as i64),
+                    record.pull_request_url,
+                    record.files_changed,
+                    record.review_items,
+                    record.failed_stage,
+                    record.last_error,
+                    record.attempts,
+                    record.retry_after,
+                    record.updated_at,
+                ],
+            )
+            .map_err(sqlite("save a repository"))?;
+        transaction
+            .execute(
+                "INSERT INTO events (migration, repo, at, from_state, to_state, detail) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    record.migration,
+                    repo,
+                    record.updated_at,
+                    previous,
+                    record.state.as_str(),
+                    detail
+                ],
+            )
+            .map_err(sqlite("record an event"))?;
+        transaction
+            .commit()
+            .map_err(sqlite("commit a repository's state"))
+    }
+
+    fn events(&self, migration: &str) -> Result<Vec<Event>, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare_cached(
+                "SELECT repo, at, from_state, to_state, detail FROM events \
+                 WHERE migration = ?1 ORDER BY id",
+            )
+            .map_err(self.error("read the events"))?;
+        let rows = statement
+            .query_map(params![migration], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, i64>(1)?,
+                    row.get::<_, Option<String>>(2)?,
+                    row.get::<_, String>(3)?,
+                    row.get::<_, String>(4)?,
+                ))
+            })
+            .map_err(self.error("read the events"))?;
+        let mut events = Vec::new();
+        for row in rows {
+            let (repo, at, from, to, detail) = row.map_err(self.error("read an event"))?;
+            let state = |text: &str| {
+                text.parse::<RepoState>()
+                    .map_err(|message| self.corrupt(message))
+            };
+            events.push(Event {
+                migration: migration.to_owned(),
+                repo,
+                at,
+                from: from.as_deref().map(state).transpose()?,
+                to: state(&to)?,
+                detail,
+            });
+        }
+        Ok(events)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_round_trip_with_events() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("state.db");
+        let mut store = SqliteStore::open(&path).unwrap();
+        let repo = RepoName::parse("acme/billing").unwrap();
+        let mut record = RepoRecord::new(
+            "orders-v2",
+            repo.clone(),
+            vec!["team-a".into(), "team-b".into()],
+        );
+        store.save(&mut record, "planned").unwrap();
+        record.state = RepoState::PrOpen;
+        record.pull_request = Some(3);
+        record.last_error = Some("it's fine".into());
+        store.save(&mut record, "opened #3").unwrap();
+        drop(store);
+
+        // Reopening keeps everything and does not re-run migrations.
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(
+            store.record("orders-v2", &repo).unwrap(),
+            Some(record.clone())
+        );
+        assert_eq!(store.records("orders-v2").unwrap(), [record]);
+        assert!(store.records("other").unwrap().is_empty());
+        let events = store.events("orders-v2").unwrap();
+        let transitions: Vec<_> = events
+            .iter()
+            .map(|event| (event.from, event.to, event.detail.as_str()))
+            .collect();
+        assert_eq!(
+            transitions,
+            [
+                (None, RepoState::Pending, "planned"),
+                (Some(RepoState::Pending), RepoState::PrOpen, "opened #3"),
+            ]
+        );
+    }
+
+    #[test]
+    fn stores_from_newer_versions_are_refused() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("state.db");
+        drop(SqliteStore::open(&path).unwrap());
+        let connection = Connection::open(&path).unwrap();
+        connection.pragma_update(None, "user_version", 99).unwrap();
+        drop(connection);
+        let error = SqliteStore::open(&path).err().unwrap();
+        assert!(error.to_string().contains("newer fleetmod"), "{error}");
+    }
+}
