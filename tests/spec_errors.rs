@@ -39,8 +39,8 @@ const VALID_DATASET: &str = "dataset:\n  from: sales.orders\n  to: sales_v2.orde
 #[test]
 fn unknown_keys_are_errors_at_every_level() {
     assert_errors(
-        &format!("id: orders-v2\n{VALID_DATASET}consumers: []\n"),
-        &["spec.yml:5:1: spec `orders-v2`: unknown field `consumers`"],
+        &format!("id: orders-v2\n{VALID_DATASET}rollout_speed: fast\n"),
+        &["spec.yml:5:1: spec `orders-v2`: unknown field `rollout_speed`"],
     );
     assert_errors(
         "id: orders-v2\ndataset:\n  from: sales.orders\n  too: sales_v2.orders\n",
@@ -129,4 +129,27 @@ fn rule_globs_must_name_rule_files() {
 #[test]
 fn invalid_yaml_is_located() {
     assert_errors("id: x\ndataset: [1, 2\n", &["spec.yml:2:"]);
+}
+
+#[test]
+fn fleet_sections_are_checked_with_positions() {
+    assert_errors(
+        &format!(
+            "id: orders-v2\n{VALID_DATASET}consumers:\n  catalog: nowhere/\n  repos: [acme, acme/billing, acme/billing]\n  exclude: ['a[']\nforge:\n  kind: gitlab\npull_request:\n  branch: 'bad..branch'\n  title: 'Move {{{{ table }}}}'\n  body: |\n    Hello {{{{repo}}}}\n    {{{{ owner }}}}\n  labels: ['']\ncommit:\n  author: {{name: '', email: 'a <b>'}}\n"
+        ),
+        &[
+            "spec.yml:6:12: spec `orders-v2`: catalog `nowhere/` does not exist",
+            "spec.yml:6:12: spec `orders-v2`: `catalog` needs `resource`",
+            "spec.yml:7:11: spec `orders-v2`: `acme` is not a repository: use `owner/name`",
+            "spec.yml:7:31: spec `orders-v2`: `acme/billing` is listed twice",
+            "spec.yml:8:13: spec `orders-v2`: `a[` is not a glob",
+            "spec.yml:10:9: spec `orders-v2`: `gitlab` is not a forge kind: use `local`",
+            "spec.yml:12:11: spec `orders-v2`: `bad..branch` is not a valid branch name",
+            "spec.yml:13:16: spec `orders-v2`: `{{table}}` is not a template field; use one of: id, title",
+            "spec.yml:16:5: spec `orders-v2`: `{{owner}}` is not a template field",
+            "spec.yml:17:12: spec `orders-v2`: a label cannot be empty",
+            "spec.yml:19:18: spec `orders-v2`: the commit author's name must be one line without `<` or `>`",
+            "spec.yml:19:29: spec `orders-v2`: the commit author's email must be one line",
+        ],
+    );
 }

@@ -1,0 +1,385 @@
+//! `fleetmod run`, `status` and `forge` end to end: real git repositories in
+//! the local forge, the real SQLite state store, the real binary.
+
+mod fleet;
+
+use fleet::{Fleet, assert_success, open_per_repo};
+
+const BRANCH: &str = "fleetmod/orders-v2";
+
+#[test]
+fn the_example_opens_pull_requests_and_a_rerun_changes_nothing() {
+    let example = Fleet::example();
+    let first = example.run(&[]);
+    assert_eq!(
+        first
+            .lines()
+            .map(|line| line.split("  ").next().unwrap())
+            .collect::<Vec<_>>(),
+        [
+            "acme/analytics",
+            "acme/billing",
+            "acme/churn-model",
+            "acme/finance-reports",
+            "acme/inventory",
+            "acme/ledger",
+            "acme/legacy-etl",
+        ]
+    );
+    assert!(
+        first.contains(
+            "acme/churn-model      needs attention: branch fleetmod/orders-v2 has commit"
+        ),
+        "{first}"
+    );
+    assert!(
+        first.contains("acme/inventory        no change needed"),
+        "{first}"
+    );
+    assert!(first.contains("acme/legacy-etl       excluded"), "{first}");
+    let pulls = example.pulls();
+    assert_eq!(
+        open_per_repo(&pulls).into_iter().collect::<Vec<_>>(),
+        [
+            ("acme/analytics".to_owned(), 1),
+            ("acme/billing".to_owned(), 1),
+            ("acme/finance-reports".to_owned(), 1),
+            ("acme/ledger".to_owned(), 1),
+        ]
+    );
+    // The pull request explains itself: owners review it, the body lists
+    // changes, review items (the leftover mention in YAML) and rules.
+    let report = example.pull("acme/finance-reports", 1);
+    assert_eq!(
+        report["reviewers"],
+        serde_json::json!(["group:finance/reporting"])
+    );
+    assert_eq!(report["labels"], serde_json::json!(["data-migration"]));
+    let body = report["body"].as_str().unwrap();
+    assert!(
+        body.contains("- `reports/monthly_revenue.sql`: 4 edits"),
+        "{body}"
+    );
+    assert!(
+        body.contains("- `config/sources.yaml:3`: still names `sales.orders` after the change"),
+        "{body}"
+    );
+    assert!(body.contains("- `orders-v2/table`"), "{body}");
+    let migrated = example.file_at(
+        "acme/finance-reports",
+        BRANCH,
+        "reports/monthly_revenue.sql",
+    );
+    assert!(migrated.contains("FROM sales_v2.orders AS o"), "{migrated}");
+    assert!(example.parents("acme/finance-reports", BRANCH).len() == 1);
+
+    let churn_head = example.branch_head("acme/churn-model", BRANCH);
+    let states_after_first = example.states();
+    assert_eq!(
+        states_after_first,
+        [
+            "acme/analytics pr-open",
+            "acme/billing pr-open",
+            "acme/churn-model needs-attention",
+            "acme/finance-reports pr-open",
+            "acme/inventory no-change",
+            "acme/ledger pr-open",
+        ]
+    );
+    let events = event_count(&example);
+
+    let second = example.run(&[]);
+    assert_eq!(second.matches("up to date").count(), 6, "{second}");
+    assert_eq!(example.pulls(), pulls);
+    assert_eq!(example.branch_head("acme/churn-model", BRANCH), churn_head);
+    assert_eq!(example.states(), states_after_first);
+    assert_eq!(
+        event_count(&example),
+        events,
+        "a no-op rerun records nothing"
+    );
+}
+
+fn event_count(fleet: &Fleet) -> usize {
+    use fleetmod::store::{SqliteStore, StateStore};
+    let store = SqliteStore::open(&fleet.workspace().join("state.db")).unwrap();
+    store.events("orders-v2").unwrap().len()
+}
+
+#[test]
+fn a_moved_base_regenerates_the_change_and_force_pushes_it() {
+    let example = Fleet::example();
+    example.run(&["--only", "acme/ledger"]);
+    let first_head = example.branch_head("acme/ledger", BRANCH).unwrap();
+    let new_base = example.push_commit(
+        "acme/ledger",
+        "main",
+        &[("NOTES.md", "moved\n")],
+        "Unrelated work",
+    );
+    let output = example.run(&["--only", "acme/ledger"]);
+    assert!(
+        output.contains("acme/ledger  updated pull request #1"),
+        "{output}"
+    );
+    let head = example.branch_head("acme/ledger", BRANCH).unwrap();
+    assert_ne!(head, first_head);
+    assert_eq!(example.parents("acme/ledger", BRANCH), [new_base]);
+    assert_eq!(
+        example.file_at("acme/ledger", BRANCH, "NOTES.md"),
+        "moved\n"
+    );
+    assert_eq!(example.pulls().len(), 1);
+}
+
+#[test]
+fn a_persons_commit_on_the_branch_is_never_overwritten() {
+    let example = Fleet::example();
+    example.run(&["--only", "acme/billing"]);
+    let human = example.push_commit(
+        "acme/billing",
+        BRANCH,
+        &[("src/extra.py", "x = 1\n")],
+        "Fix by hand",
+    );
+    example.push_commit(
+        "acme/billing",
+        "main",
+        &[("NOTES.md", "moved\n")],
+        "Unrelated work",
+    );
+    let output = example.run(&["--only", "acme/billing"]);
+    assert!(
+        output.contains("needs attention: branch fleetmod/orders-v2 has commit"),
+        "{output}"
+    );
+    assert!(output.contains("Sam Person"), "{output}");
+    assert_eq!(example.branch_head("acme/billing", BRANCH), Some(human));
+    let comments = |fleet: &Fleet| {
+        fleet.pull("acme/billing", 1)["comments"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(comments(&example), 1);
+    let comment = example.pull("acme/billing", 1)["comments"][0]["body"].clone();
+    assert!(
+        comment
+            .as_str()
+            .unwrap()
+            .starts_with("fleetmod did not update this pull request"),
+        "{comment}"
+    );
+    // Reruns leave it alone and do not comment again.
+    let again = example.run(&["--only", "acme/billing"]);
+    assert!(again.contains("up to date (needs-attention #1)"), "{again}");
+    assert_eq!(example.branch_head("acme/billing", BRANCH), Some(human));
+    assert_eq!(comments(&example), 1);
+    assert_eq!(example.states()[1], "acme/billing needs-attention");
+}
+
+#[test]
+fn a_repository_migrated_by_hand_gets_its_pull_request_closed() {
+    let example = Fleet::example();
+    example.run(&["--only", "acme/analytics"]);
+    let path = "models/daily_revenue.sql";
+    let migrated = example.file_at("acme/analytics", BRANCH, path);
+    example.push_commit(
+        "acme/analytics",
+        "main",
+        &[(path, &migrated)],
+        "Migrate by hand",
+    );
+    let output = example.run(&["--only", "acme/analytics"]);
+    assert!(
+        output.contains("no change needed any more: closed pull request #1"),
+        "{output}"
+    );
+    let pull = example.pull("acme/analytics", 1);
+    assert_eq!(pull["state"], "closed");
+    assert!(
+        pull["comments"][0]["body"]
+            .as_str()
+            .unwrap()
+            .contains("no longer needs the change")
+    );
+    assert_eq!(example.branch_head("acme/analytics", BRANCH), None);
+    assert_eq!(example.states()[0], "acme/analytics no-change");
+    let again = example.run(&["--only", "acme/analytics"]);
+    assert!(again.contains("up to date (no-change"), "{again}");
+}
+
+#[test]
+fn merged_and_closed_pull_requests_are_final() {
+    let example = Fleet::example();
+    example.run(&[]);
+    assert_success(&example.forge(&["merge", "acme/ledger", "1"]));
+    assert_success(&example.forge(&["close", "acme/billing", "1"]));
+    let output = example.run(&[]);
+    assert!(
+        output.contains("acme/ledger           merged #1: nothing more to do"),
+        "{output}"
+    );
+    assert!(
+        output.contains("acme/billing          closed #1: nothing more to do"),
+        "{output}"
+    );
+    let states = example.states();
+    assert!(
+        states.contains(&"acme/ledger merged".to_owned()),
+        "{states:?}"
+    );
+    assert!(
+        states.contains(&"acme/billing closed".to_owned()),
+        "{states:?}"
+    );
+    // The merge moved main; fleetmod opened nothing new.
+    assert_eq!(example.pulls().len(), 4);
+    let ledger = example.file_at("acme/ledger", "main", "src/LedgerDao.java");
+    assert!(ledger.contains("sales_v2.orders"), "{ledger}");
+}
+
+#[test]
+fn failures_are_recorded_per_repository_and_retried_with_backoff() {
+    let fleet = Fleet::generate(3, "  # placeholder\n");
+    // A consumer the forge lacks, and one whose default branch is gone.
+    let spec = std::fs::read_to_string(&fleet.spec).unwrap().replace(
+        "  resource: resource:orders\n",
+        "  resource: resource:orders\n  repos: [acme/missing]\n",
+    );
+    std::fs::write(&fleet.spec, spec).unwrap();
+    let output = fleet.command("run").output().unwrap();
+    assert_success(&output);
+    std::fs::write(
+        fleet.bare("acme/repo-001").join("HEAD"),
+        "ref: refs/heads/gone\n",
+    )
+    .unwrap();
+    let output = fleet.run(&["--retry-failed"]);
+    assert!(output.contains("acme/missing   failed at preflight: repository acme/missing does not exist on the forge"), "{output}");
+    assert!(output.contains("acme/repo-000  up to date"), "{output}");
+    assert!(
+        output
+            .contains("acme/repo-001  failed at preflight: the default branch gone does not exist"),
+        "{output}"
+    );
+    let status = fleet.status();
+    let missing = &status["repos"][0];
+    assert_eq!(
+        (missing["state"].as_str(), missing["attempts"].as_u64()),
+        (Some("failed"), Some(2))
+    );
+    assert_eq!(missing["failed_stage"], "preflight");
+    assert!(missing["retry_after"].as_i64().unwrap() > missing["updated_at"].as_i64().unwrap());
+    // Without --retry-failed, failed repositories wait for their backoff.
+    let waiting = fleet.run(&[]);
+    assert!(
+        waiting.contains("acme/missing   failed before; retrying after"),
+        "{waiting}"
+    );
+    assert_eq!(fleet.status()["repos"][0]["attempts"], 2);
+}
+
+#[test]
+fn a_dry_run_pushes_opens_and_records_nothing() {
+    let example = Fleet::example();
+    let output = example.run(&["--dry-run"]);
+    assert!(
+        output.contains("acme/billing          would change 1 file(s), 8 review item(s)"),
+        "{output}"
+    );
+    assert!(example.pulls().is_empty());
+    assert!(
+        example
+            .states()
+            .iter()
+            .all(|state| state.ends_with(" pending"))
+    );
+}
+
+#[test]
+fn parallel_runs_open_one_pull_request_per_changed_repository() {
+    let fleet = Fleet::generate(24, "");
+    fleet.run(&["--jobs", "2"]);
+    let pulls = fleet.pulls();
+    assert_eq!(pulls.len(), 24 - 24 / 5);
+    assert!(open_per_repo(&pulls).values().all(|&count| count == 1));
+    let again = fleet.run(&["--jobs", "2"]);
+    assert_eq!(again.matches("up to date").count(), 24);
+}
+
+/// Kills the run at distinct points (after the n-th saved record, right
+/// after a push or a pull request before it is recorded), reruns it, and
+/// checks that every changed repository has exactly one pull request and
+/// that every record agrees with its last event.
+#[test]
+fn a_crash_at_any_point_is_recovered_by_a_rerun() {
+    use fleetmod::store::{SqliteStore, StateStore};
+    for point in [
+        "event:1",
+        "event:6",
+        "event:13",
+        "push:1",
+        "push:3",
+        "pull-request:1",
+        "pull-request:4",
+    ] {
+        let fleet = Fleet::generate(6, "");
+        let crashed = fleet
+            .command("run")
+            .env("FLEETMOD_TEST_CRASH", point)
+            .output()
+            .unwrap();
+        assert!(
+            !crashed.status.success(),
+            "{point}: the run should have crashed"
+        );
+        fleet.run(&[]);
+        let pulls = fleet.pulls();
+        let open = open_per_repo(&pulls);
+        assert_eq!(pulls.len(), 5, "{point}: {pulls:#?}");
+        assert_eq!(open.len(), 5, "{point}");
+        assert!(open.values().all(|&count| count == 1), "{point}: {open:?}");
+        let states = fleet.states();
+        assert_eq!(
+            states
+                .iter()
+                .filter(|state| state.ends_with(" pr-open"))
+                .count(),
+            5,
+            "{point}: {states:?}"
+        );
+        assert_eq!(states[4], "acme/repo-004 no-change", "{point}");
+        let store = SqliteStore::open(&fleet.workspace().join("state.db")).unwrap();
+        let events = store.events("orders-v2").unwrap();
+        for record in store.records("orders-v2").unwrap() {
+            let last = events
+                .iter()
+                .rev()
+                .find(|event| event.repo == record.repo.to_string())
+                .unwrap();
+            assert_eq!(last.to, record.state, "{point}: {}", record.repo);
+        }
+        let again = fleet.run(&[]);
+        assert_eq!(again.matches("up to date").count(), 6, "{point}: {again}");
+    }
+}
+
+#[test]
+fn catalog_errors_name_the_file_and_line_and_exit_2() {
+    let fleet = Fleet::generate(1, "");
+    let catalog = fleet.folder.path().join("catalog.yaml");
+    let text = std::fs::read_to_string(&catalog)
+        .unwrap()
+        .replace("[resource:default/orders]", "[orders]");
+    std::fs::write(&catalog, text).unwrap();
+    let output = fleet.command("run").output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(
+            "catalog.yaml:10:15: component `repo-000`: dependsOn `orders` does not name a kind"
+        ),
+        "{stderr}"
+    );
+}
