@@ -4,8 +4,11 @@
 //! grammars, [`rule`] loads and compiles rule files, [`engine`] matches rules
 //! against one source text, [`spec`] loads migration specs and [`migrate`]
 //! applies their derived rules to one source text, [`walk`] finds the
-//! source files to scan, and [`cli`] is the command line (the only module
-//! that prints).
+//! source files to scan. For fleets: [`catalog`] reads consumers from a
+//! Backstage catalog, [`git`] keeps mirrors and pushes, [`forge`] hosts pull
+//! requests, [`store`] tracks every repository's state and [`fleet`] runs a
+//! migration across them. [`cli`] is the command line (the only module that
+//! prints).
 
 pub mod catalog;
 pub mod cli;

@@ -10,7 +10,7 @@ use clap::Args;
 
 use super::Failure;
 use super::output::ProgressBar;
-use super::sources::parse_size;
+use super::sources::{parse_size, thread_pool};
 use crate::catalog::RepoName;
 use crate::engine::Scanner;
 use crate::fleet::{self, ConsumerList, Fleet, Outcome, RunOptions, Workspace};
@@ -124,13 +124,7 @@ pub(crate) fn run(arguments: RunArguments) -> Result<(), Failure> {
         retry_failed: arguments.retry_failed,
         max_filesize: arguments.max_filesize,
     };
-    let threads = arguments
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |count| count.get()));
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads.max(1))
-        .build()
-        .context("failed to start worker threads")?;
+    let pool = thread_pool(arguments.jobs)?;
     let progress = ProgressBar::with_unit("migrating", "steps");
     let interrupt = AtomicBool::new(false);
     let report = pool

@@ -127,13 +127,7 @@ where
     T: Send,
     J: Fn(&SourceFile, &str) -> T + Sync + Send,
 {
-    let threads = arguments
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |count| count.get()));
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads.max(1))
-        .build()
-        .context("failed to start worker threads")?;
+    let pool = thread_pool(arguments.jobs)?;
     let options = WalkOptions {
         languages: scanner.languages().collect(),
         respect_ignores: !arguments.no_ignore,
@@ -145,6 +139,17 @@ where
     let progress = ProgressBar::new(task);
     let results = pool.install(|| walk::process(&files, arguments.max_filesize, &progress, job));
     Ok((files, results))
+}
+
+/// A pool of `jobs` worker threads (default: one per CPU).
+pub(crate) fn thread_pool(jobs: Option<usize>) -> Result<rayon::ThreadPool, Failure> {
+    let threads =
+        jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |count| count.get()));
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .build()
+        .context("failed to start worker threads")?;
+    Ok(pool)
 }
 
 /// `skipped 3 (1 too large, 2 binary)`, or nothing when nothing was skipped.

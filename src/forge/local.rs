@@ -226,13 +226,7 @@ impl LocalForge {
                 params![repo.to_string(), number as i64, state.as_str(), time::now_ms()],
             )
             .map_err(failed("update a pull request"))?;
-        if changed == 0 {
-            return Err(ForgeError::NoPullRequest {
-                repo: repo.clone(),
-                number,
-            });
-        }
-        Ok(())
+        found_one(changed, repo, number)
     }
 
     /// Adds a comment as `author`.
@@ -277,6 +271,17 @@ impl LocalForge {
         let comments = self.comments(&pull.repo, pull.number)?;
         Ok(PullRequest { comments, ..pull })
     }
+}
+
+/// `Ok` when an update changed a row, else "no such pull request".
+fn found_one(changed: usize, repo: &RepoName, number: u64) -> Result<(), ForgeError> {
+    if changed == 0 {
+        return Err(ForgeError::NoPullRequest {
+            repo: repo.clone(),
+            number,
+        });
+    }
+    Ok(())
 }
 
 type PullRow = Result<PullRequest, ForgeError>;
@@ -496,13 +501,7 @@ impl Forge for LocalForge {
                 ],
             )
             .map_err(failed("update a pull request"))?;
-        if changed == 0 {
-            return Err(ForgeError::NoPullRequest {
-                repo: repo.clone(),
-                number,
-            });
-        }
-        Ok(())
+        found_one(changed, repo, number)
     }
 
     fn comment(&self, repo: &RepoName, number: u64, body: &str) -> Result<(), ForgeError> {

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use git2::{Oid, Repository, RepositoryInitOptions, Signature};
 
-use super::{GitError, git, io};
+use super::{GitError, commit_tree, git, io};
 
 /// Creates the bare repository `bare` whose `branch` (also its default
 /// branch) holds one commit with the files of `folder`. Hidden entries
@@ -114,18 +114,13 @@ pub fn merge_branch(
             .write_tree_to(&repository)
             .and_then(|tree| repository.find_tree(tree))
             .map_err(git(|| "write the merged tree".to_owned()))?;
-        let signature = Signature::now(author.0, author.1)
-            .map_err(git(|| "make the commit author".to_owned()))?;
-        repository
-            .commit(
-                None,
-                &signature,
-                &signature,
-                message,
-                &tree,
-                &[&base_commit, &head_commit],
-            )
-            .map_err(git(|| format!("commit the merge of {head}")))?
+        commit_tree(
+            &repository,
+            &tree,
+            &[&base_commit, &head_commit],
+            author,
+            message,
+        )?
     };
     repository
         .reference(&base_ref, merged, true, "fleetmod forge: merge")

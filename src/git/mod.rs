@@ -108,6 +108,23 @@ pub fn remote_heads(url: &str) -> Result<RemoteHeads, GitError> {
     Ok(heads)
 }
 
+/// Writes a commit of `tree` with `parents` (moving no branch); the author
+/// is also the committer.
+pub(crate) fn commit_tree(
+    repository: &Repository,
+    tree: &git2::Tree<'_>,
+    parents: &[&git2::Commit<'_>],
+    author: (&str, &str),
+    message: &str,
+) -> Result<Oid, GitError> {
+    let signature = Signature::now(author.0, author.1).map_err(git(|| {
+        format!("make the commit author {} <{}>", author.0, author.1)
+    }))?;
+    repository
+        .commit(None, &signature, &signature, message, tree, parents)
+        .map_err(git(|| format!("write a commit of tree {}", tree.id())))
+}
+
 /// A commit's facts that fleetmod decides on.
 #[derive(Clone, Debug)]
 pub struct CommitInfo {
@@ -297,18 +314,7 @@ impl Mirror {
         let tree = repository
             .find_tree(tree_id)
             .map_err(git(|| "read the changed tree".to_owned()))?;
-        let signature = Signature::now(author.0, author.1)
-            .map_err(git(|| "make the commit author".to_owned()))?;
-        repository
-            .commit(
-                None,
-                &signature,
-                &signature,
-                message,
-                &tree,
-                &[&parent_commit],
-            )
-            .map_err(git(|| format!("commit on top of {parent}")))
+        commit_tree(repository, &tree, &[&parent_commit], author, message)
     }
 
     /// Points `branch` of `url` at `commit` (or deletes it, for `None`),

@@ -156,6 +156,21 @@ impl Fleet {
             .ok()
     }
 
+    /// Runs `inspect` on the bare repository and the head commit of `branch`.
+    fn at_head<T>(
+        &self,
+        repo: &str,
+        branch: &str,
+        inspect: impl FnOnce(&Repository, &git2::Commit<'_>) -> T,
+    ) -> T {
+        let repository = Repository::open_bare(self.bare(repo)).unwrap();
+        let head = repository
+            .refname_to_id(&format!("refs/heads/{branch}"))
+            .unwrap();
+        let commit = repository.find_commit(head).unwrap();
+        inspect(&repository, &commit)
+    }
+
     /// Commits `files` on top of `branch` as a person would push them.
     pub(crate) fn push_commit(
         &self,
@@ -164,62 +179,42 @@ impl Fleet {
         files: &[(&str, &str)],
         message: &str,
     ) -> Oid {
-        let repository = Repository::open_bare(self.bare(repo)).unwrap();
-        let parent = repository
-            .find_commit(
-                repository
-                    .refname_to_id(&format!("refs/heads/{branch}"))
-                    .unwrap(),
-            )
-            .unwrap();
-        let mut update = git2::build::TreeUpdateBuilder::new();
-        for (path, contents) in files {
-            let blob = repository.blob(contents.as_bytes()).unwrap();
-            update.upsert(*path, blob, git2::FileMode::Blob);
-        }
-        let tree_id = update
-            .create_updated(&repository, &parent.tree().unwrap())
-            .unwrap();
-        let tree = repository.find_tree(tree_id).unwrap();
-        let person = Signature::now("Sam Person", "sam@acme.example").unwrap();
-        repository
-            .commit(
-                Some(&format!("refs/heads/{branch}")),
-                &person,
-                &person,
-                message,
-                &tree,
-                &[&parent],
-            )
-            .unwrap()
+        self.at_head(repo, branch, |repository, parent| {
+            let mut update = git2::build::TreeUpdateBuilder::new();
+            for (path, contents) in files {
+                let blob = repository.blob(contents.as_bytes()).unwrap();
+                update.upsert(*path, blob, git2::FileMode::Blob);
+            }
+            let tree_id = update
+                .create_updated(repository, &parent.tree().unwrap())
+                .unwrap();
+            let tree = repository.find_tree(tree_id).unwrap();
+            let person = Signature::now("Sam Person", "sam@acme.example").unwrap();
+            repository
+                .commit(
+                    Some(&format!("refs/heads/{branch}")),
+                    &person,
+                    &person,
+                    message,
+                    &tree,
+                    &[parent],
+                )
+                .unwrap()
+        })
     }
 
     /// A file's text at the head of a branch.
     pub(crate) fn file_at(&self, repo: &str, branch: &str, path: &str) -> String {
-        let repository = Repository::open_bare(self.bare(repo)).unwrap();
-        let commit = repository
-            .find_commit(
-                repository
-                    .refname_to_id(&format!("refs/heads/{branch}"))
-                    .unwrap(),
-            )
-            .unwrap();
-        let entry = commit.tree().unwrap().get_path(Path::new(path)).unwrap();
-        let blob = repository.find_blob(entry.id()).unwrap();
-        String::from_utf8(blob.content().to_vec()).unwrap()
+        self.at_head(repo, branch, |repository, commit| {
+            let entry = commit.tree().unwrap().get_path(Path::new(path)).unwrap();
+            let blob = repository.find_blob(entry.id()).unwrap();
+            String::from_utf8(blob.content().to_vec()).unwrap()
+        })
     }
 
     /// The parents of a branch's head commit.
     pub(crate) fn parents(&self, repo: &str, branch: &str) -> Vec<Oid> {
-        let repository = Repository::open_bare(self.bare(repo)).unwrap();
-        let commit = repository
-            .find_commit(
-                repository
-                    .refname_to_id(&format!("refs/heads/{branch}"))
-                    .unwrap(),
-            )
-            .unwrap();
-        commit.parent_ids().collect()
+        self.at_head(repo, branch, |_, commit| commit.parent_ids().collect())
     }
 }
 
