@@ -383,3 +383,47 @@ fn catalog_errors_name_the_file_and_line_and_exit_2() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_changed_spec_updates_pull_requests_without_pushing_the_same_commit() {
+    let fleet = Fleet::generate(3, "pull_request:\n  title: First title\n");
+    fleet.run(&[]);
+    let head = fleet.branch_head("acme/repo-000", BRANCH);
+    let spec = std::fs::read_to_string(&fleet.spec).unwrap();
+    std::fs::write(
+        &fleet.spec,
+        spec.replace("First title", "Second title for {{repo}}"),
+    )
+    .unwrap();
+    let output = fleet.run(&[]);
+    assert!(
+        output.contains("acme/repo-000  updated pull request #1"),
+        "{output}"
+    );
+    assert_eq!(
+        fleet.branch_head("acme/repo-000", BRANCH),
+        head,
+        "same change, same commit"
+    );
+    assert_eq!(
+        fleet.pull("acme/repo-000", 1)["title"],
+        "Second title for acme/repo-000"
+    );
+    // The same spec reached through another path is the same spec.
+    let copy = fleet.folder.path().join("copy.yaml");
+    std::fs::copy(&fleet.spec, &copy).unwrap();
+    let again = fleet::fleetmod(fleet.folder.path())
+        .arg("run")
+        .arg(&copy)
+        .arg("--workspace")
+        .arg(fleet.workspace())
+        .output()
+        .unwrap();
+    assert_success(&again);
+    assert_eq!(
+        String::from_utf8_lossy(&again.stdout)
+            .matches("up to date")
+            .count(),
+        3
+    );
+}

@@ -126,7 +126,16 @@ pub(crate) fn run(arguments: RunArguments) -> Result<(), Failure> {
     };
     let pool = thread_pool(arguments.jobs)?;
     let progress = ProgressBar::with_unit("migrating", "steps");
-    let interrupt = AtomicBool::new(false);
+    // Ctrl-C stops the run between repositories (a second one stops it at
+    // once); what is recorded stays consistent either way.
+    static INTERRUPT: AtomicBool = AtomicBool::new(false);
+    let _ = ctrlc::set_handler(|| {
+        if INTERRUPT.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("\ninterrupted: finishing the repository in progress (Ctrl-C again to stop now)");
+    });
+    let interrupt = &INTERRUPT;
     let report = pool
         .install(|| {
             fleet::run(
@@ -135,7 +144,7 @@ pub(crate) fn run(arguments: RunArguments) -> Result<(), Failure> {
                 &setup.consumers,
                 &options,
                 &progress,
-                &interrupt,
+                interrupt,
             )
         })
         .map_err(|error| Failure::Input(error.into()))?;
@@ -169,6 +178,9 @@ pub(crate) fn run(arguments: RunArguments) -> Result<(), Failure> {
         summary.join(", "),
         started.elapsed().as_secs_f64()
     );
+    if interrupt.load(std::sync::atomic::Ordering::SeqCst) {
+        std::process::exit(130);
+    }
     Ok(())
 }
 

@@ -224,9 +224,8 @@ pub fn run(
 /// git blob id of their texts.
 pub fn rules_hash(spec: &Spec) -> String {
     let mut text = format!("fleetmod {}\n", env!("CARGO_PKG_VERSION"));
+    // Contents only: the same spec reached by another path is the same.
     for path in std::iter::once(&spec.path).chain(&spec.rule_files) {
-        text.push_str(&path.display().to_string());
-        text.push('\n');
         text.push_str(&std::fs::read_to_string(path).unwrap_or_default());
         text.push('\n');
     }

@@ -153,7 +153,10 @@ fn prepare_stages(
         .checkout(base, &checkout)
         .map_err(|error| error.to_string())
         .map_err(failed("checkout"))?;
-    let repo_change = change::rewrite_checkout(fleet.scanner, &checkout, options.max_filesize)
+    let repo_change = change::rewrite_checkout(fleet.scanner, &checkout, options.max_filesize);
+    // The change is in memory now; a fleet's checkouts would only fill the disk.
+    let _ = std::fs::remove_dir_all(&checkout);
+    let repo_change = repo_change
         .map_err(|error| error.to_string())
         .map_err(failed("rewrite"))?;
     let mut ready = Ready {

@@ -171,7 +171,8 @@ impl Publisher<'_, '_> {
         );
         self.save(record, &detail)?;
 
-        if ready.branch_head != Some(change.commit) {
+        let pushed = ready.branch_head != Some(change.commit);
+        if pushed {
             if let Err(error) = self.push(&consumer.repo, &ready, Some(change.commit)) {
                 return self.fail(record, "push", error);
             }
@@ -204,8 +205,14 @@ impl Publisher<'_, '_> {
                     return self.fail(record, "pull-request", error.to_string());
                 }
                 let number = pull.number;
+                // New rules or base that change nothing the pull request shows.
+                let outcome = if same && !pushed {
+                    Outcome::UpToDate
+                } else {
+                    Outcome::Updated { number }
+                };
                 (
-                    Outcome::Updated { number },
+                    outcome,
                     format!("updated pull request #{number}"),
                     pull.clone(),
                 )
