@@ -426,4 +426,17 @@ fn a_changed_spec_updates_pull_requests_without_pushing_the_same_commit() {
             .count(),
         3
     );
+    // New owners in the catalog reach the records of up-to-date repositories.
+    let catalog = fleet.folder.path().join("catalog.yaml");
+    let text = std::fs::read_to_string(&catalog).unwrap();
+    std::fs::write(
+        &catalog,
+        text.replacen("owner: team-0", "owner: team-new", 1),
+    )
+    .unwrap();
+    fleet.run(&[]);
+    assert_eq!(
+        fleet.status()["repos"][0]["owners"],
+        serde_json::json!(["team-new"])
+    );
 }

@@ -51,7 +51,18 @@ impl Publisher<'_, '_> {
         });
         record.owners = consumer.owners.clone();
         let outcome = match prepared {
-            Prepared::Skip(outcome) => outcome,
+            Prepared::Skip(outcome) => {
+                // The catalog may have new owners for a repository that is
+                // otherwise up to date.
+                let owners_changed = previous
+                    .as_ref()
+                    .is_some_and(|previous| previous.owners != record.owners);
+                if owners_changed && !self.dry_run {
+                    let detail = format!("owners are now {}", record.owners.join(", "));
+                    self.save(&mut record, &detail)?;
+                }
+                outcome
+            }
             Prepared::Finished { state, number } => {
                 if !self.dry_run {
                     record.state = state;
