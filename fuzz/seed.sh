@@ -2,7 +2,7 @@
 # Seeds the fuzz corpora from the repository's fixtures, examples and rules.
 set -euo pipefail
 cd "$(dirname "$0")"
-mkdir -p corpus/rewrite corpus/rule_yaml corpus/migrate
+mkdir -p corpus/rewrite corpus/rule_yaml corpus/migrate corpus/fleet_yaml
 find ../fixtures ../examples -type f \( -name '*.py' -o -name '*.java' \) | while read -r file; do
   cp "$file" "corpus/rewrite/$(echo "$file" | tr '/.' '__')"
 done
@@ -12,4 +12,7 @@ done
 find ../rules -type f -name '*.yml' | while read -r file; do
   cp "$file" "corpus/rule_yaml/$(echo "$file" | tr '/.' '__')"
 done
-echo "seeded $(ls corpus/rewrite | wc -l) rewrite inputs, $(ls corpus/migrate | wc -l) migration inputs and $(ls corpus/rule_yaml | wc -l) rule files"
+find ../examples ../fixtures/specs -type f \( -name '*.yaml' -o -name 'spec.yml' \) | while read -r file; do
+  cp "$file" "corpus/fleet_yaml/$(echo "$file" | tr '/.' '__')"
+done
+echo "seeded $(ls corpus/rewrite | wc -l) rewrite inputs, $(ls corpus/migrate | wc -l) migration inputs $(ls corpus/rule_yaml | wc -l) rule files and $(ls corpus/fleet_yaml | wc -l) catalogs and specs"

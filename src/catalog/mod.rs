@@ -135,6 +135,18 @@ impl Catalog {
         }
     }
 
+    /// Reads the entities of one file's text, as if read from `path`.
+    pub fn from_text(path: &Path, text: &str) -> Result<Catalog, CatalogErrors> {
+        let mut catalog = Catalog::default();
+        let mut errors = Vec::new();
+        catalog.add_file(path, text, &mut errors);
+        if errors.is_empty() {
+            Ok(catalog)
+        } else {
+            Err(CatalogErrors(errors))
+        }
+    }
+
     /// Adds the entities of one file.
     fn add_file(&mut self, path: &Path, text: &str, errors: &mut Vec<CatalogError>) {
         for document in split_documents(text) {
@@ -365,14 +377,8 @@ mod tests {
     use super::*;
 
     fn load(text: &str) -> Result<Catalog, Vec<String>> {
-        let mut catalog = Catalog::default();
-        let mut errors = Vec::new();
-        catalog.add_file(Path::new("catalog.yaml"), text, &mut errors);
-        if errors.is_empty() {
-            Ok(catalog)
-        } else {
-            Err(errors.iter().map(ToString::to_string).collect())
-        }
+        Catalog::from_text(Path::new("catalog.yaml"), text)
+            .map_err(|errors| errors.0.iter().map(ToString::to_string).collect())
     }
 
     #[test]
