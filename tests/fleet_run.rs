@@ -440,3 +440,38 @@ fn a_changed_spec_updates_pull_requests_without_pushing_the_same_commit() {
         serde_json::json!(["team-new"])
     );
 }
+
+#[test]
+fn a_crash_while_withdrawing_a_pull_request_is_finished_by_the_rerun() {
+    let example = Fleet::example();
+    example.run(&["--only", "acme/analytics"]);
+    let path = "models/daily_revenue.sql";
+    let migrated = example.file_at("acme/analytics", BRANCH, path);
+    example.push_commit(
+        "acme/analytics",
+        "main",
+        &[(path, &migrated)],
+        "Migrate by hand",
+    );
+    for point in ["event:1", "close:1"] {
+        let crashed = example
+            .command("run")
+            .args(["--only", "acme/analytics"])
+            .env("FLEETMOD_TEST_CRASH", point)
+            .output()
+            .unwrap();
+        assert!(
+            !crashed.status.success(),
+            "{point}: the run should have crashed"
+        );
+    }
+    example.run(&["--only", "acme/analytics"]);
+    let pull = example.pull("acme/analytics", 1);
+    assert_eq!(pull["state"], "closed");
+    assert_eq!(pull["comments"].as_array().unwrap().len(), 1, "{pull:#}");
+    assert_eq!(example.branch_head("acme/analytics", BRANCH), None);
+    assert_eq!(example.states()[0], "acme/analytics no-change");
+    // fleetmod's own close is not a person's decision.
+    let again = example.run(&["--only", "acme/analytics"]);
+    assert!(again.contains("up to date (no-change"), "{again}");
+}

@@ -6,6 +6,7 @@ use git2::Oid;
 
 use super::body::{self, Texts};
 use super::change::{self, RepoChange};
+use super::publish::closed_by_fleetmod;
 use super::{Consumer, Fleet, Outcome, RunOptions, is_ours, mirror_path};
 use crate::forge::{PullRequest, PullRequestState};
 use crate::git::{self, CommitInfo, Mirror};
@@ -107,15 +108,12 @@ fn prepare_stages(
         .find_pull_request(repo, branch)
         .map_err(|error| error.to_string())
         .map_err(failed("pull-request"))?;
-    // A person's decision on fleetmod's pull request is final.
-    if let (Some(pull), Some(previous)) = (&pull, previous)
-        && previous.pull_request == Some(pull.number)
-    {
+    // A person's decision on fleetmod's pull request is final. (fleetmod
+    // comments before it closes one itself, so its own closes are known.)
+    if let Some(pull) = &pull {
         let state = match pull.state {
             PullRequestState::Merged => Some(RepoState::Merged),
-            PullRequestState::Closed if previous.state != RepoState::NoChange => {
-                Some(RepoState::Closed)
-            }
+            PullRequestState::Closed if !closed_by_fleetmod(pull) => Some(RepoState::Closed),
             _ => None,
         };
         if let Some(state) = state {
@@ -219,7 +217,7 @@ fn is_up_to_date(
         && previous.rules_hash.as_deref() == Some(fleet.rules_hash.as_str())
         && previous.branch_head == branch_head.map(|head| head.to_string());
     same && match previous.state {
-        RepoState::NoChange => pull.is_none(),
+        RepoState::NoChange => pull.is_none() && branch_head.is_none(),
         RepoState::PrOpen => pull.map(|pull| pull.number) == previous.pull_request,
         RepoState::NeedsAttention => true,
         _ => false,

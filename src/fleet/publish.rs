@@ -72,13 +72,7 @@ impl Publisher<'_, '_> {
                 Outcome::Finished(state)
             }
             Prepared::Failed { stage, error } => self.fail(&mut record, stage, error)?,
-            Prepared::Ready(ready) => {
-                let attention_before = previous
-                    .as_ref()
-                    .filter(|previous| previous.state == RepoState::NeedsAttention)
-                    .and_then(|previous| previous.branch_head.clone());
-                self.publish_ready(consumer, &mut record, attention_before, *ready)?
-            }
+            Prepared::Ready(ready) => self.publish_ready(consumer, &mut record, *ready)?,
         };
         let saved = previous.is_some() || !self.dry_run && !matches!(outcome, Outcome::Interrupted);
         Ok(RepoResult {
@@ -113,7 +107,6 @@ impl Publisher<'_, '_> {
         &mut self,
         consumer: &Consumer,
         record: &mut RepoRecord,
-        attention_before: Option<String>,
         ready: Ready,
     ) -> Result<Outcome, FleetError> {
         let fleet = self.fleet;
@@ -122,10 +115,6 @@ impl Publisher<'_, '_> {
         record.base_sha = Some(ready.base.to_string());
         record.rules_hash = Some(fleet.rules_hash.clone());
         record.branch_head = ready.branch_head.map(|head| head.to_string());
-        record.failed_stage = None;
-        record.last_error = None;
-        record.attempts = 0;
-        record.retry_after = None;
         if let Some(pull) = &ready.pull {
             record.pull_request = Some(pull.number);
             record.pull_request_url = Some(pull.url.clone());
@@ -144,16 +133,23 @@ impl Publisher<'_, '_> {
             if self.dry_run {
                 return Ok(Outcome::NeedsAttention { reason });
             }
-            let told_before = attention_before == record.branch_head;
-            record.state = RepoState::NeedsAttention;
-            record.last_error = Some(reason.clone());
-            self.save(record, &reason)?;
-            if !told_before && let Some(pull) = &ready.pull {
-                let comment = format!("fleetmod did not update this pull request: {reason}.");
+            // Comment first, once per head: a crash before the save makes
+            // the next run look again, and finds the comment there.
+            let short = git::short(Some(head.id));
+            if let Some(pull) = &ready.pull
+                && !pull.comments.iter().any(|comment| {
+                    comment.body.starts_with(ATTENTION_PREFIX) && comment.body.contains(&short)
+                })
+            {
+                let comment = format!("{ATTENTION_PREFIX}: {reason}.");
                 if let Err(error) = fleet.forge.comment(&consumer.repo, pull.number, &comment) {
                     return self.fail(record, "pull-request", error.to_string());
                 }
             }
+            succeeded(record);
+            record.state = RepoState::NeedsAttention;
+            record.last_error = Some(reason.clone());
+            self.save(record, &reason)?;
             return Ok(Outcome::NeedsAttention { reason });
         }
 
@@ -251,6 +247,7 @@ impl Publisher<'_, '_> {
                 )
             }
         };
+        succeeded(record);
         record.state = RepoState::PrOpen;
         record.pull_request = Some(pull.number);
         record.pull_request_url = Some(pull.url);
@@ -283,6 +280,7 @@ impl Publisher<'_, '_> {
                 record.branch_head = None;
                 record.pushed_sha = None;
             }
+            succeeded(record);
             record.state = RepoState::NoChange;
             let detail = if was == RepoState::NoChange {
                 "still needs no change".to_owned()
@@ -295,13 +293,17 @@ impl Publisher<'_, '_> {
         // Record the decision first: a crash before the close leaves a
         // record that makes the next run close the pull request again.
         record.state = RepoState::NoChange;
+        // The pull request is not the repository's any more: a later one
+        // may follow if the change is needed again.
+        record.pull_request = None;
+        record.pull_request_url = None;
         let number = pull.number;
         self.save(
             record,
             &format!("no change needed any more; closing pull request #{number}"),
         )?;
         let comment = format!(
-            "fleetmod is closing this pull request: {} at {} no longer needs the change (it was probably made by hand).",
+            "{CLOSING_PREFIX}: {} at {} no longer needs the change (it was probably made by hand).",
             ready.default_branch,
             git::short(Some(ready.base))
         );
@@ -342,15 +344,41 @@ impl Publisher<'_, '_> {
     }
 }
 
+/// How fleetmod's comment on a pull request it closes begins.
+const CLOSING_PREFIX: &str = "fleetmod is closing this pull request";
+/// How fleetmod's comment on a pull request with a person's commit begins.
+const ATTENTION_PREFIX: &str = "fleetmod did not update this pull request";
+
+/// Whether fleetmod closed `pull` itself (it comments before closing).
+pub(super) fn closed_by_fleetmod(pull: &PullRequest) -> bool {
+    pull.comments
+        .iter()
+        .any(|comment| comment.body.starts_with(CLOSING_PREFIX))
+}
+
+/// Comments (once) and closes a pull request fleetmod no longer needs.
 fn close(
     fleet: &Fleet<'_>,
     consumer: &Consumer,
     pull: &PullRequest,
     comment: &str,
 ) -> Result<(), String> {
+    if !closed_by_fleetmod(pull) {
+        fleet
+            .forge
+            .comment(&consumer.repo, pull.number, comment)
+            .map_err(|error| error.to_string())?;
+    }
     fleet
         .forge
-        .comment(&consumer.repo, pull.number, comment)
-        .and_then(|()| fleet.forge.close_pull_request(&consumer.repo, pull.number))
+        .close_pull_request(&consumer.repo, pull.number)
         .map_err(|error| error.to_string())
+}
+
+/// Clears the failure bookkeeping once a repository got where it was going.
+fn succeeded(record: &mut RepoRecord) {
+    record.failed_stage = None;
+    record.last_error = None;
+    record.attempts = 0;
+    record.retry_after = None;
 }

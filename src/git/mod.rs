@@ -318,7 +318,10 @@ impl Mirror {
     }
 
     /// Points `branch` of `url` at `commit` (or deletes it, for `None`),
-    /// if the remote branch is still at `expected` (`None`: absent).
+    /// if the remote branch is still at `expected` (`None`: absent). The
+    /// lease is checked against what the remote advertises on the push's
+    /// own connection, and the remote applies the update only if the branch
+    /// is still there, so nothing pushed in between is overwritten.
     pub fn push(
         &self,
         url: &str,
@@ -326,32 +329,37 @@ impl Mirror {
         commit: Option<Oid>,
         expected: Option<Oid>,
     ) -> Result<(), GitError> {
-        let found = remote_heads(url)?.branches.get(branch).copied();
-        if found != expected {
-            return Err(GitError::LeaseBroken {
-                branch: branch.to_owned(),
-                url: url.to_owned(),
-                expected,
-                found,
-            });
-        }
+        let remote_ref = format!("refs/heads/{branch}");
         let local = format!("refs/fleetmod/heads/{branch}");
         let refspec = match commit {
             Some(commit) => {
                 self.repository
                     .reference(&local, commit, true, "fleetmod: push")
                     .map_err(git(|| format!("point {local} at {commit}")))?;
-                format!("+{local}:refs/heads/{branch}")
+                format!("+{local}:{remote_ref}")
             }
-            None => format!(":refs/heads/{branch}"),
+            None => format!(":{remote_ref}"),
         };
         let mut rejected: Option<String> = None;
+        let mut moved: Option<Option<Oid>> = None;
         let mut remote = self
             .repository
             .remote_anonymous(url)
             .map_err(git(|| format!("read remote {url}")))?;
-        {
+        let pushed = {
             let mut callbacks = RemoteCallbacks::new();
+            callbacks.push_negotiation(|updates| {
+                for update in updates {
+                    if update.dst_refname().ok() == Some(remote_ref.as_str()) {
+                        let found = Some(update.src()).filter(|oid| !oid.is_zero());
+                        if found != expected {
+                            moved = Some(found);
+                            return Err(git2::Error::from_str("the branch moved"));
+                        }
+                    }
+                }
+                Ok(())
+            });
             callbacks.push_update_reference(|_, status| {
                 if let Some(message) = status {
                     rejected = Some(message.to_owned());
@@ -360,10 +368,17 @@ impl Mirror {
             });
             let mut options = PushOptions::new();
             options.remote_callbacks(callbacks);
-            remote
-                .push(&[refspec.as_str()], Some(&mut options))
-                .map_err(git(|| format!("push branch {branch} to {url}")))?;
+            remote.push(&[refspec.as_str()], Some(&mut options))
+        };
+        if let Some(found) = moved {
+            return Err(GitError::LeaseBroken {
+                branch: branch.to_owned(),
+                url: url.to_owned(),
+                expected,
+                found,
+            });
         }
+        pushed.map_err(git(|| format!("push branch {branch} to {url}")))?;
         match rejected {
             Some(message) => Err(GitError::Rejected {
                 branch: branch.to_owned(),
