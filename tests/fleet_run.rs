@@ -178,8 +178,9 @@ fn a_persons_commit_on_the_branch_is_never_overwritten() {
     assert_eq!(example.states()[1], "acme/billing needs-attention");
 }
 
-#[test]
-fn a_repository_migrated_by_hand_gets_its_pull_request_closed() {
+/// The example after a first run on acme/analytics, whose main branch then
+/// got the same change by hand.
+fn analytics_migrated_by_hand() -> Fleet {
     let example = Fleet::example();
     example.run(&["--only", "acme/analytics"]);
     let path = "models/daily_revenue.sql";
@@ -190,6 +191,12 @@ fn a_repository_migrated_by_hand_gets_its_pull_request_closed() {
         &[(path, &migrated)],
         "Migrate by hand",
     );
+    example
+}
+
+#[test]
+fn a_repository_migrated_by_hand_gets_its_pull_request_closed() {
+    let example = analytics_migrated_by_hand();
     let output = example.run(&["--only", "acme/analytics"]);
     assert!(
         output.contains("no change needed any more: closed pull request #1"),
@@ -443,16 +450,7 @@ fn a_changed_spec_updates_pull_requests_without_pushing_the_same_commit() {
 
 #[test]
 fn a_crash_while_withdrawing_a_pull_request_is_finished_by_the_rerun() {
-    let example = Fleet::example();
-    example.run(&["--only", "acme/analytics"]);
-    let path = "models/daily_revenue.sql";
-    let migrated = example.file_at("acme/analytics", BRANCH, path);
-    example.push_commit(
-        "acme/analytics",
-        "main",
-        &[(path, &migrated)],
-        "Migrate by hand",
-    );
+    let example = analytics_migrated_by_hand();
     for point in ["event:1", "close:1"] {
         let crashed = example
             .command("run")
