@@ -1,6 +1,7 @@
 //! `fleetmod run`, `status` and `forge` end to end: real git repositories in
 //! the local forge, the real SQLite state store, the real binary.
 
+mod common;
 mod fleet;
 
 use fleet::{Fleet, assert_success, open_per_repo};

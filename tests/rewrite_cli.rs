@@ -1,29 +1,12 @@
 //! `fleetmod rewrite` and `fleetmod test` end to end, on real files.
 
+mod common;
+
 use std::path::Path;
 
-use assert_cmd::Command;
+use common::{fleetmod, project};
 use predicates::prelude::*;
 use tempfile::TempDir;
-
-fn fleetmod(directory: &Path) -> Command {
-    let mut command = Command::cargo_bin("fleetmod").expect("binary");
-    command
-        .current_dir(directory)
-        .env("TERM", "dumb")
-        .env_remove("NO_COLOR");
-    command
-}
-
-fn project(files: &[(&str, &str)]) -> TempDir {
-    let directory = tempfile::tempdir().expect("tempdir");
-    for (path, text) in files {
-        let path = directory.path().join(path);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-        std::fs::write(path, text).expect("write");
-    }
-    directory
-}
 
 fn read(directory: &TempDir, path: &str) -> String {
     std::fs::read_to_string(directory.path().join(path)).expect("read")

@@ -1,33 +1,11 @@
 //! `fleetmod scan` end to end: the real binary on real files.
 
+mod common;
+
 use std::path::Path;
 
-use assert_cmd::Command;
+use common::{fleetmod, project, write};
 use predicates::prelude::*;
-use tempfile::TempDir;
-
-fn fleetmod(directory: &Path) -> Command {
-    let mut command = Command::cargo_bin("fleetmod").expect("binary");
-    command
-        .current_dir(directory)
-        .env_remove("NO_COLOR")
-        .env("TERM", "dumb");
-    command
-}
-
-fn write(root: &Path, path: &str, text: &str) {
-    let path = root.join(path);
-    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-    std::fs::write(path, text).expect("write");
-}
-
-fn project(files: &[(&str, &str)]) -> TempDir {
-    let directory = tempfile::tempdir().expect("tempdir");
-    for (path, text) in files {
-        write(directory.path(), path, text);
-    }
-    directory
-}
 
 const HAS_KEY: &str =
     "id: has-key\nlanguage: python\nmessage: use `$K in $D`\nrule:\n  pattern: $D.has_key($K)\n";

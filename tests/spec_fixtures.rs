@@ -2,15 +2,11 @@
 //! each fixture's `input/` into its `expected/`, byte for byte, and a second
 //! run changes nothing. Findings and plans are snapshots.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
-
-fn fleetmod(directory: &Path) -> Command {
-    let mut command = Command::cargo_bin("fleetmod").expect("binary");
-    command.current_dir(directory).env("TERM", "dumb");
-    command
-}
+use common::fleetmod;
 
 fn fixtures() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/specs");

@@ -8,16 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use assert_cmd::Command;
+
+pub(crate) use crate::common::fleetmod;
 use git2::{Oid, Repository, Signature};
 use serde_json::Value;
-
-pub(crate) fn fleetmod(directory: &Path) -> Command {
-    let mut command = Command::cargo_bin("fleetmod").expect("binary builds");
-    command
-        .current_dir(directory)
-        .env_remove("FLEETMOD_TEST_CRASH");
-    command
-}
 
 /// A temporary folder with a spec, its consumer repositories and a workspace.
 pub(crate) struct Fleet {
