@@ -397,9 +397,10 @@ fn printf_field(text: &str) -> Option<usize> {
 }
 
 /// A PostgreSQL dollar-quoted string (`$$…$$`, `$body$…$body$`) becomes an
-/// ordinary quoted string of the same length, and any other `$` that could
-/// open one becomes a space. (The grammar's scanner for dollar quotes leaks
-/// memory, and the body is a string either way.) Returns how far to skip.
+/// ordinary quoted string of the same length (the body is a string either
+/// way, and the grammar's scanner for dollar quotes leaks memory). Returns
+/// how far to skip, or `None` when no complete dollar quote starts here;
+/// [`hide_dollar_tags`] hides whatever `$` is left.
 fn mask_dollar_quoted(rest: &[u8], bytes: &mut [u8]) -> Option<usize> {
     // `$1` is a parameter.
     if rest.get(1).is_some_and(u8::is_ascii_digit) {
@@ -417,12 +418,7 @@ fn mask_dollar_quoted(rest: &[u8], bytes: &mut [u8]) -> Option<usize> {
             .position(|window| window == tag)?;
         Some((tag.len(), body_length))
     });
-    let Some((tag_length, body_length)) = body else {
-        // Not a complete dollar quote: hide the `$`, so the scanner never
-        // starts one.
-        bytes[0] = b' ';
-        return Some(1);
-    };
+    let (tag_length, body_length) = body?;
     let end = 2 * tag_length + body_length;
     for (index, byte) in bytes[..end].iter_mut().enumerate() {
         let in_body = (tag_length..tag_length + body_length).contains(&index);
@@ -565,7 +561,7 @@ mod tests {
         );
         assert_eq!(
             mask("SELECT 'a$$b', `c$d$`, $1$, \"$x$\"").0,
-            "SELECT 'a  b', `c d `, $1 , \" x \""
+            "SELECT 'a  b', `c d `,  1 , \" x \""
         );
         assert_eq!(mask("FROM `a-b`.`s`.`t` x").0, "FROM _a_b_.`s`.`t` x");
         assert_eq!(
