@@ -11,6 +11,15 @@ const BRANCH: &str = "fleetmod/orders-v2";
 #[test]
 fn the_example_opens_pull_requests_and_a_rerun_changes_nothing() {
     let example = Fleet::example();
+    // Status before any run reports every consumer pending and creates
+    // nothing (no workspace, no import into the forge).
+    assert!(
+        example
+            .states()
+            .iter()
+            .all(|state| state.ends_with(" pending"))
+    );
+    assert!(!example.workspace().exists());
     let first = example.run(&[]);
     assert_eq!(
         first

@@ -53,16 +53,15 @@ pub(crate) struct RunArguments {
     workspace: WorkspaceArguments,
 }
 
-/// A spec with its consumers and forge, ready to run or report on.
+/// A spec with its consumers, ready to run or report on.
 pub(crate) struct Setup {
     pub(crate) spec: Spec,
     pub(crate) consumers: ConsumerList,
-    pub(crate) forge: LocalForge,
     pub(crate) workspace: Workspace,
 }
 
-/// Loads the spec, resolves its consumers and opens its forge (importing
-/// the spec's `forge.import` folder when the forge lacks repositories).
+/// Loads the spec and resolves its consumers (warning about dependents
+/// without a repository).
 pub(crate) fn set_up(spec_path: &Path, workspace: &Path) -> Result<Setup, Failure> {
     let spec = Spec::load(spec_path).map_err(|errors| Failure::Input(errors.into()))?;
     let consumers =
@@ -70,14 +69,24 @@ pub(crate) fn set_up(spec_path: &Path, workspace: &Path) -> Result<Setup, Failur
     for skipped in &consumers.skipped {
         eprintln!("warning: {skipped}");
     }
-    let workspace = Workspace::new(workspace);
-    let forge_root = spec
+    Ok(Setup {
+        spec,
+        consumers,
+        workspace: Workspace::new(workspace),
+    })
+}
+
+/// Opens the spec's local forge, importing its `forge.import` folder when
+/// the forge lacks repositories from it.
+fn open_forge(setup: &Setup) -> Result<LocalForge, Failure> {
+    let forge_root = setup
+        .spec
         .forge
         .root
         .clone()
-        .unwrap_or_else(|| workspace.forge_path());
+        .unwrap_or_else(|| setup.workspace.forge_path());
     let forge = LocalForge::open(&forge_root).context("failed to open the local forge")?;
-    if let Some(folder) = &spec.forge.import {
+    if let Some(folder) = &setup.spec.forge.import {
         let imported = local::import(&forge, folder).with_context(|| {
             format!("failed to import {} into the local forge", folder.display())
         })?;
@@ -90,17 +99,13 @@ pub(crate) fn set_up(spec_path: &Path, workspace: &Path) -> Result<Setup, Failur
             );
         }
     }
-    Ok(Setup {
-        spec,
-        consumers,
-        forge,
-        workspace,
-    })
+    Ok(forge)
 }
 
 pub(crate) fn run(arguments: RunArguments) -> Result<(), Failure> {
     let started = Instant::now();
     let setup = set_up(&arguments.spec, &arguments.workspace.workspace)?;
+    let forge = open_forge(&setup)?;
     let spec = &setup.spec;
     let rules =
         RuleSet::load(&spec.rule_files, None).map_err(|errors| Failure::Input(errors.into()))?;
@@ -114,7 +119,7 @@ pub(crate) fn run(arguments: RunArguments) -> Result<(), Failure> {
     let fleet = Fleet {
         spec,
         scanner: &scanner,
-        forge: &setup.forge,
+        forge: &forge,
         workspace: &setup.workspace,
         rules_hash: fleet::rules_hash(spec),
     };

@@ -26,14 +26,19 @@ pub(crate) struct StatusArguments {
 
 pub(crate) fn run(arguments: StatusArguments) -> Result<(), Failure> {
     let setup = set_up(&arguments.spec, &arguments.workspace.workspace)?;
-    let store = SqliteStore::open(&setup.workspace.state_path())
-        .context("failed to open the state store")?;
-    let stored: BTreeMap<String, RepoRecord> = store
-        .records(&setup.spec.id)
-        .context("failed to read the state store")?
-        .into_iter()
-        .map(|record| (record.repo.to_string(), record))
-        .collect();
+    // Reporting changes nothing: without a state store, nothing ran yet.
+    let state_path = setup.workspace.state_path();
+    let stored: BTreeMap<String, RepoRecord> = if state_path.exists() {
+        SqliteStore::open(&state_path)
+            .context("failed to open the state store")?
+            .records(&setup.spec.id)
+            .context("failed to read the state store")?
+            .into_iter()
+            .map(|record| (record.repo.to_string(), record))
+            .collect()
+    } else {
+        BTreeMap::new()
+    };
     // Every consumer, with a `pending` record when no run has reached it.
     let records: Vec<RepoRecord> = setup
         .consumers
