@@ -19,6 +19,7 @@ mod crash;
 mod prepare;
 mod publish;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -179,10 +180,15 @@ pub fn run(
         .iter()
         .filter(|consumer| options.only.is_empty() || options.only.contains(&consumer.repo))
         .collect();
-    let mut previous = Vec::with_capacity(selected.len());
-    for consumer in &selected {
-        previous.push(store.record(&fleet.spec.id, &consumer.repo)?);
-    }
+    let mut stored: HashMap<RepoName, RepoRecord> = store
+        .records(&fleet.spec.id)?
+        .into_iter()
+        .map(|record| (record.repo.clone(), record))
+        .collect();
+    let previous: Vec<Option<RepoRecord>> = selected
+        .iter()
+        .map(|consumer| stored.remove(&consumer.repo))
+        .collect();
     reporter.begin(2 * selected.len() as u64);
     let prepared: Vec<Option<prepare::Prepared>> = selected
         .par_iter()

@@ -100,11 +100,6 @@ impl LocalForge {
         })
     }
 
-    /// The forge's folder.
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
     /// The bare repository of `repo`.
     pub fn repository_path(&self, repo: &RepoName) -> PathBuf {
         self.root
