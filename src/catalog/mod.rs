@@ -6,7 +6,8 @@
 //! allows: every entity's `apiVersion`, `kind` and `metadata.name` (which
 //! must be valid), and a Component's `spec.owner`, `spec.dependsOn` and its
 //! repository annotation (`github.com/project-slug`, else
-//! `backstage.io/source-location`). Problems carry the file and line:column
+//! `backstage.io/source-location`), and a Group's GitHub team
+//! (`github.com/team-slug`), which makes it a reviewer. Problems carry the file and line:column
 //! and are all reported together.
 
 mod entity_ref;
@@ -26,6 +27,7 @@ use crate::rule::load::{split_documents, yaml_error};
 
 const SLUG_ANNOTATION: &str = "github.com/project-slug";
 const SOURCE_ANNOTATION: &str = "backstage.io/source-location";
+const TEAM_ANNOTATION: &str = "github.com/team-slug";
 
 /// A Component of the catalog.
 #[derive(Clone, Debug)]
@@ -45,6 +47,15 @@ pub struct Component {
 #[derive(Clone, Debug, Default)]
 pub struct Catalog {
     pub components: Vec<Component>,
+    /// Groups with a GitHub team: the group's entity and the team as
+    /// `org/slug`.
+    pub teams: BTreeMap<EntityRef, String>,
+}
+
+/// A catalog entity fleetmod reads.
+enum Entity {
+    Component(Component),
+    Group { entity: EntityRef, team: String },
 }
 
 /// A problem in a catalog file.
@@ -166,11 +177,15 @@ impl Catalog {
                     continue;
                 }
             };
-            if let Some(component) = entity(&raw, start, &mut problem) {
-                self.components.push(Component {
+            match entity(&raw, start, &mut problem) {
+                Some(Entity::Component(component)) => self.components.push(Component {
                     path: path.to_path_buf(),
                     ..component
-                });
+                }),
+                Some(Entity::Group { entity, team }) => {
+                    self.teams.insert(entity, team);
+                }
+                None => {}
             }
         }
     }
@@ -184,6 +199,14 @@ impl Catalog {
             .collect();
         found.sort_by(|a, b| a.entity.cmp(&b.entity));
         found
+    }
+
+    /// The GitHub team (`org/slug`) of an owner reference such as
+    /// `group:billing-team`, if the catalog's Group names one. A bare
+    /// name is a group, as in Backstage.
+    pub fn team_of(&self, owner: &str) -> Option<&str> {
+        let entity = EntityRef::parse(owner, Some("group"), "default").ok()?;
+        self.teams.get(&entity).map(String::as_str)
     }
 
     /// The components whose repository is `repo`.
@@ -209,12 +232,13 @@ fn at(location: serde_saphyr::Location) -> Point {
     Point::from(location)
 }
 
-/// Validates one entity; returns it when it is a Component.
+/// Validates one entity; returns it when it is a Component or a Group
+/// with a GitHub team.
 fn entity(
     raw: &RawEntity,
     start: Point,
     problem: &mut impl FnMut(Point, String),
-) -> Option<Component> {
+) -> Option<Entity> {
     let mut valid = true;
     match &raw.api_version {
         Some(version) if version.value.starts_with("backstage.io/") => {}
@@ -270,6 +294,31 @@ fn entity(
             valid = false;
         }
     }
+    if kind.value.eq_ignore_ascii_case("group") && valid {
+        let team = metadata.value.annotations.get(TEAM_ANNOTATION)?;
+        let slug = team.value.trim();
+        let well_formed = slug
+            .split_once('/')
+            .is_some_and(|(org, name)| !org.is_empty() && !name.is_empty() && !name.contains('/'));
+        if !well_formed {
+            problem(
+                at(team.referenced),
+                format!(
+                    "group `{}`: `{}` is not a GitHub team: use `org/team-slug`",
+                    name.value, team.value
+                ),
+            );
+            return None;
+        }
+        return Some(Entity::Group {
+            entity: EntityRef {
+                kind: "group".to_owned(),
+                namespace: namespace.to_ascii_lowercase(),
+                name: name.value.to_ascii_lowercase(),
+            },
+            team: slug.to_owned(),
+        });
+    }
     if !kind.value.eq_ignore_ascii_case("component") || !valid {
         return None;
     }
@@ -316,15 +365,17 @@ fn entity(
         }
         None => None,
     };
-    valid.then(|| Component {
-        entity,
-        path: PathBuf::new(),
-        point: at(name.referenced),
-        repo,
-        owner: spec
-            .and_then(|spec| spec.owner.as_ref())
-            .map(|owner| owner.value.trim().to_owned()),
-        depends_on,
+    valid.then(|| {
+        Entity::Component(Component {
+            entity,
+            path: PathBuf::new(),
+            point: at(name.referenced),
+            repo,
+            owner: spec
+                .and_then(|spec| spec.owner.as_ref())
+                .map(|owner| owner.value.trim().to_owned()),
+            depends_on,
+        })
     })
 }
 

@@ -7,11 +7,16 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 
+use std::sync::Arc;
+
 use super::Failure;
+use super::run::{WorkspaceArguments, open_forge, set_up};
 use crate::catalog::RepoName;
+use crate::forge::github::GitHubForge;
 use crate::forge::local::{self, LocalForge};
 use crate::forge::{Forge, PullRequest, PullRequestState};
 use crate::store::time;
+use crate::store::time::SystemClock;
 
 #[derive(Debug, Args)]
 pub(crate) struct ForgeArguments {
@@ -39,6 +44,14 @@ struct PullArguments {
 
 #[derive(Debug, Subcommand)]
 enum ForgeCommand {
+    /// Check a spec's forge up front: the token is valid and has the scopes
+    /// needed, and every consumer repository can be reached and pushed to.
+    Check {
+        /// The migration spec (YAML).
+        spec: PathBuf,
+        #[command(flatten)]
+        workspace: WorkspaceArguments,
+    },
     /// Turn each folder DIR/<owner>/<name> into a forge repository (with
     /// one commit on main); DIR/forge-import.yaml may add branches.
     Import {
@@ -102,6 +115,9 @@ impl From<crate::forge::ForgeError> for Failure {
 }
 
 pub(crate) fn run(arguments: ForgeArguments) -> Result<(), Failure> {
+    if let ForgeCommand::Check { spec, workspace } = &arguments.command {
+        return check(spec, &workspace.workspace);
+    }
     let forge = LocalForge::open(&arguments.root).context("failed to open the local forge")?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -192,8 +208,98 @@ pub(crate) fn run(arguments: ForgeArguments) -> Result<(), Failure> {
         ForgeCommand::Archive { repo, undo } => {
             forge.set_archived(&repo, !undo)?;
         }
+        ForgeCommand::Check { .. } => unreachable!("handled above"),
     }
     out.flush().context("failed to write output")?;
+    Ok(())
+}
+
+/// The scopes a classic token needs to push and open pull requests.
+const NEEDED_SCOPES: [&str; 2] = ["repo", "public_repo"];
+
+/// `forge check`: one line per repository, exit 1 when any cannot be used.
+fn check(spec: &std::path::Path, workspace: &std::path::Path) -> Result<(), Failure> {
+    let setup = set_up(spec, workspace)?;
+    let mut problems = 0;
+    if let Some(settings) = &setup.spec.forge.github {
+        let ledger = crate::store::RateLedger::open(&setup.workspace.state_path())
+            .context("failed to open the state store")?;
+        let github = GitHubForge::connect(settings, ledger, Arc::new(SystemClock))?;
+        let token = github.token_info();
+        match &token.scopes {
+            Some(scopes)
+                if !scopes
+                    .iter()
+                    .any(|scope| NEEDED_SCOPES.contains(&scope.as_str())) =>
+            {
+                problems += 1;
+                println!(
+                    "token of {} at {}: missing scope `repo` (has: {})",
+                    token.login,
+                    settings.api_url,
+                    if scopes.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        scopes.join(", ")
+                    }
+                );
+            }
+            Some(scopes) => println!(
+                "token of {} at {}: ok (scopes: {})",
+                token.login,
+                settings.api_url,
+                scopes.join(", ")
+            ),
+            None => println!(
+                "token of {} at {}: ok (fine-grained: access is checked per repository)",
+                token.login, settings.api_url
+            ),
+        }
+        for consumer in &setup.consumers.consumers {
+            let repo = &consumer.repo;
+            match github.access(repo) {
+                Ok(access) if access.info.archived => {
+                    problems += 1;
+                    println!("{repo}  error: the repository is archived");
+                }
+                Ok(access) if !access.push => {
+                    problems += 1;
+                    println!("{repo}  error: the token cannot push to it");
+                }
+                Ok(access) => {
+                    println!("{repo}  ok (default branch {})", access.info.default_branch)
+                }
+                Err(error) => {
+                    problems += 1;
+                    println!("{repo}  error: {error}");
+                }
+            }
+        }
+    } else {
+        let forge = open_forge(&setup)?;
+        for consumer in &setup.consumers.consumers {
+            let repo = &consumer.repo;
+            match forge.repository(repo) {
+                Ok(info) if info.archived => {
+                    problems += 1;
+                    println!("{repo}  error: the repository is archived");
+                }
+                Ok(info) => println!("{repo}  ok (default branch {})", info.default_branch),
+                Err(error) => {
+                    problems += 1;
+                    println!("{repo}  error: {error}");
+                }
+            }
+        }
+    }
+    let total = setup.consumers.consumers.len();
+    eprintln!(
+        "{total} repositories: {} ok, {problems} with problems",
+        total.saturating_sub(problems)
+    );
+    if problems > 0 {
+        return Err(Failure::Check);
+    }
     Ok(())
 }
 

@@ -15,6 +15,7 @@ mod run;
 mod scan;
 mod sources;
 mod status;
+mod sync;
 mod test;
 mod tree;
 
@@ -48,7 +49,11 @@ enum Command {
     Run(run::RunArguments),
     /// Show where each consumer repository of a spec stands.
     Status(status::StatusArguments),
-    /// Use the local forge by hand: import repositories, list, show, merge,
+    /// Refresh each pull request's state, mergeability, checks and reviews
+    /// from the forge into the state store.
+    Sync(sync::SyncArguments),
+    /// Check a spec's forge access (token, scopes, every repository), or use
+    /// the local forge by hand: import repositories, list, show, merge,
     /// close or comment on pull requests.
     Forge(forge::ForgeArguments),
     /// Run rule test cases (valid/invalid snippets) and fix fixtures.
@@ -113,6 +118,16 @@ where
             return ExitCode::from(code);
         }
     };
+    // Logs (the GitHub client's waits and retries) go to stderr; RUST_LOG
+    // overrides the default of fleetmod's info messages.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("fleetmod=info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .try_init();
     let stdout_colors = arguments.color.enabled(std::io::stdout().is_terminal());
     let stderr_colors = arguments.color.enabled(std::io::stderr().is_terminal());
     let result = match arguments.command {
@@ -121,6 +136,7 @@ where
         Command::Plan(plan) => plan::run(plan),
         Command::Run(run) => run::run(run),
         Command::Status(status) => status::run(status),
+        Command::Sync(sync) => sync::run(sync),
         Command::Forge(forge) => forge::run(forge),
         Command::Test(test) => test::run(test, stdout_colors),
         Command::Tree(tree) => tree::run(tree),

@@ -2,6 +2,7 @@
 //! request, recording each step in the state store.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
@@ -14,11 +15,14 @@ use super::sources::{parse_size, thread_pool};
 use crate::catalog::RepoName;
 use crate::engine::Scanner;
 use crate::fleet::{self, ConsumerList, Fleet, Outcome, RunOptions, Workspace};
+use crate::forge::Forge;
+use crate::forge::github::GitHubForge;
 use crate::forge::local::{self, LocalForge};
 use crate::migrate::Migration;
 use crate::rule::RuleSet;
-use crate::spec::Spec;
-use crate::store::{SqliteStore, time};
+use crate::spec::{ForgeKind, Spec};
+use crate::store::time::SystemClock;
+use crate::store::{RateLedger, SqliteStore, time};
 
 /// Where fleetmod keeps its state.
 #[derive(Debug, Args)]
@@ -76,9 +80,24 @@ pub(crate) fn set_up(spec_path: &Path, workspace: &Path) -> Result<Setup, Failur
     })
 }
 
+/// Opens the spec's forge: GitHub (checking the token), or the local
+/// forge with its `forge.import` folder imported.
+pub(crate) fn open_forge(setup: &Setup) -> Result<Box<dyn Forge>, Failure> {
+    match &setup.spec.forge.github {
+        Some(settings) if setup.spec.forge.kind == ForgeKind::GitHub => {
+            let ledger = RateLedger::open(&setup.workspace.state_path())
+                .context("failed to open the state store")?;
+            let forge = GitHubForge::connect(settings, ledger, Arc::new(SystemClock))
+                .map_err(|error| Failure::Input(error.into()))?;
+            Ok(Box::new(forge))
+        }
+        _ => Ok(Box::new(open_local_forge(setup)?)),
+    }
+}
+
 /// Opens the spec's local forge, importing its `forge.import` folder when
 /// the forge lacks repositories from it.
-fn open_forge(setup: &Setup) -> Result<LocalForge, Failure> {
+fn open_local_forge(setup: &Setup) -> Result<LocalForge, Failure> {
     let forge_root = setup
         .spec
         .forge
@@ -106,6 +125,18 @@ pub(crate) fn run(arguments: RunArguments) -> Result<(), Failure> {
     let started = Instant::now();
     let setup = set_up(&arguments.spec, &arguments.workspace.workspace)?;
     let forge = open_forge(&setup)?;
+    with_fleet(&setup, forge.as_ref(), |fleet, store| {
+        run_fleet(fleet, store, &setup, arguments, started)
+    })
+}
+
+/// Loads the spec's rules and the state store, and calls `body` with the
+/// fleet they make.
+pub(crate) fn with_fleet<T>(
+    setup: &Setup,
+    forge: &dyn Forge,
+    body: impl FnOnce(&Fleet<'_>, &mut SqliteStore) -> Result<T, Failure>,
+) -> Result<T, Failure> {
     let spec = &setup.spec;
     let rules =
         RuleSet::load(&spec.rule_files, None).map_err(|errors| Failure::Input(errors.into()))?;
@@ -119,10 +150,20 @@ pub(crate) fn run(arguments: RunArguments) -> Result<(), Failure> {
     let fleet = Fleet {
         spec,
         scanner: &scanner,
-        forge: &forge,
+        forge,
         workspace: &setup.workspace,
         rules_hash: fleet::rules_hash(spec),
     };
+    body(&fleet, &mut store)
+}
+
+fn run_fleet(
+    fleet: &Fleet<'_>,
+    store: &mut SqliteStore,
+    setup: &Setup,
+    arguments: RunArguments,
+    started: Instant,
+) -> Result<(), Failure> {
     let options = RunOptions {
         dry_run: arguments.dry_run,
         only: arguments.only,
@@ -144,8 +185,8 @@ pub(crate) fn run(arguments: RunArguments) -> Result<(), Failure> {
     let report = pool
         .install(|| {
             fleet::run(
-                &fleet,
-                &mut store,
+                fleet,
+                store,
                 &setup.consumers,
                 &options,
                 &progress,

@@ -13,6 +13,8 @@ pub struct Consumer {
     pub repo: RepoName,
     /// Owners from the catalog (every component of the repository).
     pub owners: Vec<String>,
+    /// The owners as reviewers (GitHub teams where the catalog names one).
+    pub reviewers: Vec<String>,
 }
 
 /// The consumers of a spec, and what was left out and why.
@@ -65,7 +67,12 @@ pub fn resolve(spec: &Spec) -> Result<ConsumerList, FleetError> {
                 owners.push(owner.clone());
             }
         }
-        list.consumers.push(Consumer { repo, owners });
+        let reviewers = super::reviewers::from_owners(&catalog, &owners);
+        list.consumers.push(Consumer {
+            repo,
+            owners,
+            reviewers,
+        });
     }
     if list.consumers.is_empty() && list.excluded.is_empty() {
         return Err(FleetError::NoConsumers {

@@ -18,6 +18,8 @@ pub mod consumers;
 mod crash;
 mod prepare;
 mod publish;
+pub mod reviewers;
+pub mod sync;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -180,6 +182,15 @@ pub fn run(
         .iter()
         .filter(|consumer| options.only.is_empty() || options.only.contains(&consumer.repo))
         .collect();
+    // What happened to the pull requests since the last run comes first:
+    // a merge or close there is final, and the records below must know it.
+    if !options.dry_run {
+        let only: Vec<RepoName> = selected
+            .iter()
+            .map(|consumer| consumer.repo.clone())
+            .collect();
+        sync::sync(fleet, store, &only, &crate::progress::Silent, interrupt)?;
+    }
     let mut stored: HashMap<RepoName, RepoRecord> = store
         .records(&fleet.spec.id)?
         .into_iter()

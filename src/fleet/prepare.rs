@@ -7,7 +7,7 @@ use git2::Oid;
 use super::body::{self, Texts};
 use super::change::{self, RepoChange};
 use super::publish::closed_by_fleetmod;
-use super::{Consumer, Fleet, Outcome, RunOptions, is_ours, mirror_path};
+use super::{Consumer, Fleet, Outcome, RunOptions, is_ours, mirror_path, reviewers};
 use crate::forge::{PullRequest, PullRequestState};
 use crate::git::{self, CommitInfo, Mirror};
 use crate::store::{RepoRecord, RepoState, time};
@@ -45,6 +45,8 @@ pub(super) struct Change {
     pub(super) texts: Texts,
     /// The commit to push (possibly the branch's current head).
     pub(super) commit: Oid,
+    /// Who is asked to review.
+    pub(super) reviewers: Vec<String>,
 }
 
 fn failed(stage: &'static str) -> impl FnOnce(String) -> Prepared {
@@ -92,7 +94,7 @@ fn prepare_stages(
     if info.archived {
         return Err(failed("preflight")("the repository is archived".to_owned()));
     }
-    let heads = git::remote_heads(&info.clone_url)
+    let heads = git::remote_heads(&info.clone_url, fleet.forge.git_credentials())
         .map_err(|error| error.to_string())
         .map_err(failed("preflight"))?;
     let Some(&base) = heads.branches.get(&info.default_branch) else {
@@ -136,7 +138,7 @@ fn prepare_stages(
     let lacks = |commit: Option<Oid>| commit.is_some_and(|commit| !mirror.has_commit(commit));
     if lacks(Some(base)) || lacks(branch_head) {
         mirror
-            .fetch(&info.clone_url)
+            .fetch(&info.clone_url, fleet.forge.git_credentials())
             .map_err(|error| error.to_string())
             .map_err(failed("mirror"))?;
     }
@@ -152,6 +154,22 @@ fn prepare_stages(
         .map_err(|error| error.to_string())
         .map_err(failed("checkout"))?;
     let repo_change = change::rewrite_checkout(fleet.scanner, &checkout, options.max_filesize);
+    let reviewers = repo_change.as_ref().map_or_else(
+        |_| Vec::new(),
+        |repo_change| {
+            let changed: Vec<&str> = repo_change
+                .files
+                .iter()
+                .map(|file| file.path.as_str())
+                .collect();
+            reviewers::for_change(
+                &fleet.spec.forge.reviewers,
+                &consumer.reviewers,
+                &checkout,
+                &changed,
+            )
+        },
+    );
     // The change is in memory now; a fleet's checkouts would only fill the disk.
     let _ = std::fs::remove_dir_all(&checkout);
     let repo_change = repo_change
@@ -200,6 +218,7 @@ fn prepare_stages(
         change: repo_change,
         texts,
         commit,
+        reviewers,
     });
     Ok(Prepared::Ready(Box::new(ready)))
 }

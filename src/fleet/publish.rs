@@ -212,8 +212,32 @@ impl Publisher<'_, '_> {
                     return self.fail(record, "pull-request", error.to_string());
                 }
                 let number = pull.number;
+                // Reviewers see why the diff changed under them; once per
+                // commit, so a rerun after a crash does not repeat it.
+                let short = git::short(Some(change.commit));
+                if pushed
+                    && !pull.comments.iter().any(|comment| {
+                        comment.body.starts_with(REGENERATED_PREFIX)
+                            && comment.body.contains(&short)
+                    })
+                {
+                    let comment = format!(
+                        "{REGENERATED_PREFIX} at {short}, from {} at {}: {} file(s) changed, {} review item(s).",
+                        ready.default_branch,
+                        git::short(Some(ready.base)),
+                        change.change.files.len(),
+                        change.change.review.len()
+                    );
+                    if let Err(error) = fleet.forge.comment(&consumer.repo, number, &comment) {
+                        return self.fail(record, "pull-request", error.to_string());
+                    }
+                }
+                let make_ready = pull.draft && !settings.draft;
+                if make_ready && let Err(error) = fleet.forge.mark_ready(&consumer.repo, number) {
+                    return self.fail(record, "pull-request", error.to_string());
+                }
                 // New rules or base that change nothing the pull request shows.
-                let outcome = if same && !pushed {
+                let outcome = if same && !pushed && !make_ready {
                     Outcome::UpToDate
                 } else {
                     Outcome::Updated { number }
@@ -231,7 +255,8 @@ impl Publisher<'_, '_> {
                     title: &texts.title,
                     body: &texts.body,
                     labels: &settings.labels,
-                    reviewers: &consumer.owners,
+                    reviewers: &change.reviewers,
+                    assignees: &fleet.spec.forge.assignees,
                     draft: settings.draft,
                 };
                 let pull = match fleet.forge.create_pull_request(&consumer.repo, &request) {
@@ -339,11 +364,15 @@ impl Publisher<'_, '_> {
                 &self.fleet.spec.pull_request.branch,
                 commit,
                 ready.branch_head,
+                self.fleet.forge.git_credentials(),
             )
             .map_err(|error| error.to_string())
     }
 }
 
+/// How fleetmod's comment on a pull request whose branch it regenerated
+/// begins.
+const REGENERATED_PREFIX: &str = "fleetmod regenerated this branch";
 /// How fleetmod's comment on a pull request it closes begins.
 const CLOSING_PREFIX: &str = "fleetmod is closing this pull request";
 /// How fleetmod's comment on a pull request with a person's commit begins.

@@ -16,10 +16,11 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 pub use self::import::{ImportError, Imported, MANIFEST, import};
 use super::{
-    Comment, Forge, ForgeError, NewPullRequest, PullRequest, PullRequestState, RepositoryInfo,
+    Comment, Forge, ForgeError, NewPullRequest, PullRequest, PullRequestState, PullRequestStatus,
+    RepositoryInfo,
 };
 use crate::catalog::RepoName;
-use crate::store::time;
+use crate::store::{Checks, ReviewDecision, time};
 
 const MIGRATIONS: &[&str] = &["
 CREATE TABLE repositories (
@@ -409,8 +410,9 @@ impl Forge for LocalForge {
         request: &NewPullRequest<'_>,
     ) -> Result<PullRequest, ForgeError> {
         self.require(repo)?;
-        let heads = crate::git::remote_heads(&self.repository_path(repo).display().to_string())
-            .map_err(git_failed(format!("read the branches of {repo}")))?;
+        let heads =
+            crate::git::remote_heads(&self.repository_path(repo).display().to_string(), None)
+                .map_err(git_failed(format!("read the branches of {repo}")))?;
         for branch in [request.head, request.base] {
             if !heads.branches.contains_key(branch) {
                 return Err(ForgeError::Failed {
@@ -505,6 +507,38 @@ impl Forge for LocalForge {
 
     fn close_pull_request(&self, repo: &RepoName, number: u64) -> Result<(), ForgeError> {
         self.set_state(repo, number, PullRequestState::Closed)
+    }
+
+    fn mark_ready(&self, repo: &RepoName, number: u64) -> Result<(), ForgeError> {
+        let changed = self
+            .lock()
+            .execute(
+                "UPDATE pull_requests SET draft = 0, updated_at = ?3 WHERE repo = ?1 AND number = ?2",
+                params![repo.to_string(), number as i64, time::now_ms()],
+            )
+            .map_err(failed("update a pull request"))?;
+        found_one(changed, repo, number)
+    }
+
+    /// The local forge runs no checks and takes no reviews, and does not
+    /// work out mergeability ahead of a merge.
+    fn status(&self, repo: &RepoName, number: u64) -> Result<PullRequestStatus, ForgeError> {
+        let pull = self.pull_request(repo, number)?;
+        let heads =
+            crate::git::remote_heads(&self.repository_path(repo).display().to_string(), None)
+                .map_err(git_failed(format!("read the branches of {repo}")))?;
+        Ok(PullRequestStatus {
+            state: pull.state,
+            draft: pull.draft,
+            mergeable: None,
+            checks: Checks::None,
+            review: ReviewDecision::ReviewRequired,
+            head_sha: heads
+                .branches
+                .get(&pull.head)
+                .map(|head| head.to_string())
+                .unwrap_or_default(),
+        })
     }
 }
 

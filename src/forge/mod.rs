@@ -4,14 +4,19 @@
 //! repository facts for the pre-flight check, and pull requests looked up by
 //! head branch (so a rerun after a crash finds the one it opened), created,
 //! updated, commented on and closed. Branches themselves are pushed with git
-//! to the repository's clone URL. [`local::LocalForge`] is the embedded
-//! forge: bare repositories and a SQLite file of pull requests.
+//! to the repository's clone URL, with the credentials the forge hands out.
+//! [`local::LocalForge`] is the embedded forge: bare repositories and a
+//! SQLite file of pull requests. [`github::GitHubForge`] is GitHub.com or
+//! GitHub Enterprise through octocrab, paced by a rate governor.
 
+pub mod github;
 pub mod local;
 
 use serde::Serialize;
 
 use crate::catalog::RepoName;
+use crate::git::Credentials;
+use crate::store::{Checks, ReviewDecision};
 
 /// What the pre-flight check needs to know about a repository.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,6 +77,20 @@ fn repo_as_string<S: serde::Serializer>(repo: &RepoName, serializer: S) -> Resul
     serializer.collect_str(repo)
 }
 
+/// What a sync learns about a pull request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PullRequestStatus {
+    pub state: PullRequestState,
+    pub draft: bool,
+    /// Whether it merges cleanly (`None`: the forge has not decided yet).
+    pub mergeable: Option<bool>,
+    /// The head's check runs and commit statuses, combined.
+    pub checks: Checks,
+    pub review: ReviewDecision,
+    /// The head commit.
+    pub head_sha: String,
+}
+
 /// What a new pull request holds.
 #[derive(Clone, Debug)]
 pub struct NewPullRequest<'a> {
@@ -80,7 +99,9 @@ pub struct NewPullRequest<'a> {
     pub title: &'a str,
     pub body: &'a str,
     pub labels: &'a [String],
+    /// Users (`login`) and teams (`org/slug`).
     pub reviewers: &'a [String],
+    pub assignees: &'a [String],
     pub draft: bool,
 }
 
@@ -128,4 +149,12 @@ pub trait Forge: Send + Sync {
     fn comment(&self, repo: &RepoName, number: u64, body: &str) -> Result<(), ForgeError>;
     /// Closes a pull request without merging it.
     fn close_pull_request(&self, repo: &RepoName, number: u64) -> Result<(), ForgeError>;
+    /// Marks a draft pull request ready for review.
+    fn mark_ready(&self, repo: &RepoName, number: u64) -> Result<(), ForgeError>;
+    /// A pull request's state, mergeability, checks and reviews.
+    fn status(&self, repo: &RepoName, number: u64) -> Result<PullRequestStatus, ForgeError>;
+    /// What git needs to fetch from and push to the clone URLs.
+    fn git_credentials(&self) -> Option<&Credentials> {
+        None
+    }
 }

@@ -77,6 +77,49 @@ fn io(action: impl FnOnce() -> String) -> impl FnOnce(std::io::Error) -> GitErro
     }
 }
 
+/// A username and password (for a forge: a token) for HTTPS remotes. The
+/// secret is handed to libgit2 only through its credential callback, so it
+/// never becomes part of a URL or `.git/config`, and it is never shown.
+#[derive(Clone)]
+pub struct Credentials {
+    pub username: String,
+    password: String,
+}
+
+impl Credentials {
+    pub fn new(username: impl Into<String>, password: impl Into<String>) -> Credentials {
+        Credentials {
+            username: username.into(),
+            password: password.into(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(formatter, "Credentials({}, <redacted>)", self.username)
+    }
+}
+
+/// Callbacks that answer one credential request with `credentials`; a
+/// second request means they were refused, and fails rather than loops.
+fn callbacks(credentials: Option<&Credentials>) -> RemoteCallbacks<'_> {
+    let mut callbacks = RemoteCallbacks::new();
+    if let Some(credentials) = credentials {
+        let mut asked = false;
+        callbacks.credentials(move |_url, _username, allowed| {
+            if asked || !allowed.contains(git2::CredentialType::USER_PASS_PLAINTEXT) {
+                return Err(git2::Error::from_str(
+                    "the forge refused the credentials (check the token's access to the repository)",
+                ));
+            }
+            asked = true;
+            git2::Cred::userpass_plaintext(&credentials.username, &credentials.password)
+        });
+    }
+    callbacks
+}
+
 /// What a remote has: its default branch and every branch head.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RemoteHeads {
@@ -85,12 +128,13 @@ pub struct RemoteHeads {
 }
 
 /// Lists a remote's branches without fetching (`git ls-remote`).
-pub fn remote_heads(url: &str) -> Result<RemoteHeads, GitError> {
+pub fn remote_heads(url: &str, credentials: Option<&Credentials>) -> Result<RemoteHeads, GitError> {
     let mut remote =
         git2::Remote::create_detached(url).map_err(git(|| format!("read remote {url}")))?;
-    remote
-        .connect(Direction::Fetch)
+    let mut connection = remote
+        .connect_auth(Direction::Fetch, Some(callbacks(credentials)), None)
         .map_err(git(|| format!("connect to {url}")))?;
+    let remote = connection.remote();
     let mut heads = RemoteHeads::default();
     for head in remote
         .list()
@@ -171,13 +215,14 @@ impl Mirror {
     }
 
     /// Fetches every branch of `url` (pruning deleted ones).
-    pub fn fetch(&self, url: &str) -> Result<(), GitError> {
+    pub fn fetch(&self, url: &str, credentials: Option<&Credentials>) -> Result<(), GitError> {
         let mut remote = self
             .repository
             .remote_anonymous(url)
             .map_err(git(|| format!("read remote {url}")))?;
         let mut options = FetchOptions::new();
         options.prune(git2::FetchPrune::On);
+        options.remote_callbacks(callbacks(credentials));
         remote
             .fetch(
                 &["+refs/heads/*:refs/heads/*"],
@@ -328,6 +373,7 @@ impl Mirror {
         branch: &str,
         commit: Option<Oid>,
         expected: Option<Oid>,
+        credentials: Option<&Credentials>,
     ) -> Result<(), GitError> {
         let remote_ref = format!("refs/heads/{branch}");
         let local = format!("refs/fleetmod/heads/{branch}");
@@ -347,7 +393,7 @@ impl Mirror {
             .remote_anonymous(url)
             .map_err(git(|| format!("read remote {url}")))?;
         let pushed = {
-            let mut callbacks = RemoteCallbacks::new();
+            let mut callbacks = callbacks(credentials);
             callbacks.push_negotiation(|updates| {
                 for update in updates {
                     if update.dst_refname().ok() == Some(remote_ref.as_str()) {

@@ -24,13 +24,13 @@ fn mirror_checkout_commit_and_leased_push() {
     let first = import_folder(source.path(), &remote, "main", AUTHOR, "Initial").unwrap();
     let url = remote.to_str().unwrap();
 
-    let heads = remote_heads(url).unwrap();
+    let heads = remote_heads(url, None).unwrap();
     assert_eq!(heads.default_branch.as_deref(), Some("main"));
     assert_eq!(heads.branches.get("main"), Some(&first));
 
     let work = tempfile::tempdir().unwrap();
     let mirror = Mirror::open_or_create(&work.path().join("mirror.git")).unwrap();
-    mirror.fetch(url).unwrap();
+    mirror.fetch(url, None).unwrap();
     assert!(mirror.has_commit(first));
     let checkout = work.path().join("checkout");
     mirror.checkout(first, &checkout).unwrap();
@@ -56,20 +56,23 @@ fn mirror_checkout_commit_and_leased_push() {
 
     // A push expecting the branch to exist fails and changes nothing.
     let error = mirror
-        .push(url, "fleetmod/demo", Some(changed), Some(first))
+        .push(url, "fleetmod/demo", Some(changed), Some(first), None)
         .unwrap_err();
     assert!(matches!(error, GitError::LeaseBroken { .. }), "{error}");
     assert!(
-        !remote_heads(url)
+        !remote_heads(url, None)
             .unwrap()
             .branches
             .contains_key("fleetmod/demo")
     );
     mirror
-        .push(url, "fleetmod/demo", Some(changed), None)
+        .push(url, "fleetmod/demo", Some(changed), None, None)
         .unwrap();
     assert_eq!(
-        remote_heads(url).unwrap().branches.get("fleetmod/demo"),
+        remote_heads(url, None)
+            .unwrap()
+            .branches
+            .get("fleetmod/demo"),
         Some(&changed)
     );
 
@@ -78,19 +81,19 @@ fn mirror_checkout_commit_and_leased_push() {
     assert_eq!(merged, changed);
     assert!(
         mirror
-            .push(url, "fleetmod/demo", None, Some(first))
+            .push(url, "fleetmod/demo", None, Some(first), None)
             .is_err()
     );
     mirror
-        .push(url, "fleetmod/demo", None, Some(changed))
+        .push(url, "fleetmod/demo", None, Some(changed), None)
         .unwrap();
-    let heads = remote_heads(url).unwrap();
+    let heads = remote_heads(url, None).unwrap();
     assert_eq!(heads.branches.keys().collect::<Vec<_>>(), ["main"]);
 }
 
 #[test]
 fn unreachable_remotes_fail_with_context() {
-    let error = remote_heads("/nonexistent/acme/x.git").unwrap_err();
+    let error = remote_heads("/nonexistent/acme/x.git", None).unwrap_err();
     assert!(
         error
             .to_string()

@@ -1,12 +1,12 @@
-//! The fleet sections of a spec: `consumers`, `forge`, `pull_request` and
-//! `commit`, validated with defaults filled in.
+//! The fleet sections of a spec: `consumers`, `pull_request` and `commit`,
+//! validated with defaults filled in (`forge` has its own module).
 
 use std::path::{Path, PathBuf};
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use serde_saphyr::Spanned;
 
-use super::raw::{RawCommit, RawConsumers, RawForge, RawPullRequest};
+use super::raw::{RawCommit, RawConsumers, RawPullRequest};
 use super::template::Template;
 use super::{Problems, at};
 use crate::catalog::{EntityRef, RepoName};
@@ -35,25 +35,6 @@ impl Consumers {
     pub fn excludes(&self, repo: &RepoName) -> bool {
         self.exclude_set.is_match(repo.to_string())
     }
-}
-
-/// Which forge hosts the repositories.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ForgeKind {
-    /// Bare repositories and a SQLite file of pull requests on this machine.
-    Local,
-}
-
-/// The `forge:` section.
-#[derive(Clone, Debug)]
-pub struct ForgeSettings {
-    pub kind: ForgeKind,
-    /// The local forge's folder (relative to the working directory); the
-    /// default is `forge` inside the workspace.
-    pub root: Option<PathBuf>,
-    /// A folder of plain repositories the local forge imports when it
-    /// lacks them (relative to the spec).
-    pub import: Option<PathBuf>,
 }
 
 /// The `pull_request:` section.
@@ -167,52 +148,6 @@ pub(super) fn consumers(
         exclude_set: builder.build().unwrap_or_else(|_| GlobSet::empty()),
         point,
     }
-}
-
-pub(super) fn forge(
-    raw: Option<&Spanned<RawForge>>,
-    spec_path: &Path,
-    problems: &mut Problems<'_>,
-) -> ForgeSettings {
-    let mut settings = ForgeSettings {
-        kind: ForgeKind::Local,
-        root: None,
-        import: None,
-    };
-    let Some(raw) = raw else {
-        return settings;
-    };
-    if let Some(kind) = &raw.value.kind {
-        match kind.value.as_str() {
-            "local" => {}
-            "github" => problems.add(
-                at(kind.referenced),
-                "forge `github` is not supported by this build yet; use `local`",
-            ),
-            other => problems.add(
-                at(kind.referenced),
-                format!("`{other}` is not a forge kind: use `local`"),
-            ),
-        }
-    }
-    settings.root = raw
-        .value
-        .root
-        .as_ref()
-        .map(|root| PathBuf::from(&root.value));
-    if let Some(import) = &raw.value.import {
-        let folder = spec_path.parent().unwrap_or(Path::new(""));
-        let path = folder.join(&import.value);
-        if path.is_dir() {
-            settings.import = Some(path);
-        } else {
-            problems.add(
-                at(import.referenced),
-                format!("import folder `{}` does not exist", path.display()),
-            );
-        }
-    }
-    settings
 }
 
 /// A template from an optional spec value, else from `default`.

@@ -7,8 +7,10 @@
 //! line:column. The spec's derived rewrites are described by [`plan`] and
 //! carried out by [`crate::migrate`].
 
+pub mod duration;
 pub mod error;
 pub mod fleet;
+pub mod forge;
 pub mod plan;
 mod raw;
 mod rule_files;
@@ -21,7 +23,10 @@ use std::path::{Path, PathBuf};
 use serde_saphyr::{Location, Spanned};
 
 pub use self::error::{InvalidSpec, SpecError, SpecErrors};
-pub use self::fleet::{CommitSettings, Consumers, ForgeKind, ForgeSettings, PullRequestSettings};
+pub use self::fleet::{CommitSettings, Consumers, PullRequestSettings};
+pub use self::forge::{
+    ForgeKind, ForgeSettings, GitHubAuth, GitHubSettings, RequestLimits, Reviewers,
+};
 use self::raw::{RawDataset, RawSpec};
 pub use self::table::{TableName, is_identifier};
 use crate::rule::Point;
@@ -129,7 +134,7 @@ impl Spec {
             &mut problems,
         );
         let consumers = fleet::consumers(raw.consumers.as_ref(), path, &mut problems);
-        let forge = fleet::forge(raw.forge.as_ref(), path, &mut problems);
+        let forge = forge::forge(raw.forge.as_ref(), path, &mut problems);
         let pull_request = fleet::pull_request(
             raw.pull_request.as_ref(),
             id.as_deref().unwrap_or("migration"),

@@ -46,6 +46,36 @@ pub(crate) struct RawForge {
     /// Local forge only: a folder of plain repositories to import when the
     /// forge lacks them (the bundled example uses it).
     pub(crate) import: Option<Spanned<String>>,
+    /// GitHub only: the REST API's root.
+    pub(crate) api_url: Option<Spanned<String>>,
+    /// GitHub only: the environment variable holding a token.
+    pub(crate) token_env: Option<Spanned<String>>,
+    /// GitHub only: a GitHub App instead of a token.
+    pub(crate) app_id: Option<Spanned<u64>>,
+    pub(crate) private_key_path: Option<Spanned<String>>,
+    pub(crate) reviewers: Option<Spanned<RawReviewers>>,
+    pub(crate) assignees: Option<Vec<Spanned<String>>>,
+    pub(crate) requests: Option<Spanned<RawRequests>>,
+}
+
+/// `forge.reviewers`: a mode or a list.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum RawReviewers {
+    Mode(String),
+    List(Vec<String>),
+}
+
+/// `forge.requests`: how the GitHub client paces itself.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRequests {
+    pub(crate) per_minute: Option<Spanned<u32>>,
+    pub(crate) per_hour: Option<Spanned<u32>>,
+    pub(crate) min_interval: Option<Spanned<String>>,
+    pub(crate) concurrency: Option<Spanned<u32>>,
+    pub(crate) timeout: Option<Spanned<String>>,
+    pub(crate) max_backoff: Option<Spanned<String>>,
 }
 
 /// The `pull_request:` section.

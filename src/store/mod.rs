@@ -8,6 +8,7 @@
 //! a shared, server-backed store can replace the embedded SQLite one
 //! ([`SqliteStore`]) for runs on several machines.
 
+pub mod rate;
 pub(crate) mod sqlite;
 pub mod time;
 
@@ -16,6 +17,7 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
+pub use self::rate::RateLedger;
 pub use self::sqlite::SqliteStore;
 use crate::catalog::RepoName;
 
@@ -117,9 +119,80 @@ pub struct RepoRecord {
     pub attempts: u32,
     /// Unix milliseconds before which a failed repository is not retried.
     pub retry_after: Option<i64>,
+    /// From the last sync: whether the pull request merges cleanly
+    /// (`None`: unknown yet).
+    pub mergeable: Option<bool>,
+    /// From the last sync: the head's combined checks.
+    pub checks: Option<Checks>,
+    /// From the last sync: the review decision.
+    pub review: Option<ReviewDecision>,
     /// Unix milliseconds of the last save.
     pub updated_at: i64,
 }
+
+/// The combined result of a commit's check runs and commit statuses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Checks {
+    /// No check runs and no statuses.
+    None,
+    Pending,
+    Success,
+    Failure,
+}
+
+/// Where a pull request's reviews stand.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReviewDecision {
+    /// No approving or blocking review yet.
+    ReviewRequired,
+    Approved,
+    ChangesRequested,
+}
+
+/// Names for enums stored as text.
+macro_rules! text_enum {
+    ($type:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        impl $type {
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($type::$variant => $text),+
+                }
+            }
+        }
+
+        impl fmt::Display for $type {
+            fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+                formatter.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $type {
+            type Err = String;
+
+            fn from_str(text: &str) -> Result<Self, Self::Err> {
+                match text {
+                    $($text => Ok($type::$variant),)+
+                    _ => Err(format!("`{text}` is not a {}", stringify!($type))),
+                }
+            }
+        }
+    };
+}
+
+text_enum!(Checks {
+    None => "none",
+    Pending => "pending",
+    Success => "success",
+    Failure => "failure",
+});
+
+text_enum!(ReviewDecision {
+    ReviewRequired => "review-required",
+    Approved => "approved",
+    ChangesRequested => "changes-requested",
+});
 
 fn as_string<S: serde::Serializer>(repo: &RepoName, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.collect_str(repo)
@@ -146,6 +219,9 @@ impl RepoRecord {
             last_error: None,
             attempts: 0,
             retry_after: None,
+            mergeable: None,
+            checks: None,
+            review: None,
             updated_at: 0,
         }
     }
@@ -194,6 +270,9 @@ pub trait StateStore: Send {
     /// Saves `record` (stamping `updated_at`) and appends the event from the
     /// stored state to the new one, atomically.
     fn save(&mut self, record: &mut RepoRecord, detail: &str) -> Result<(), StoreError>;
+    /// Updates what a sync learns about a pull request (mergeable, checks,
+    /// review) without a state change, so without an event.
+    fn update_facts(&mut self, record: &RepoRecord) -> Result<(), StoreError>;
     /// A migration's events, oldest first.
     fn events(&self, migration: &str) -> Result<Vec<Event>, StoreError>;
 }

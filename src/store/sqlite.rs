@@ -13,7 +13,8 @@ use super::{Event, RepoRecord, RepoState, StateStore, StoreError, time};
 use crate::catalog::RepoName;
 
 /// Schema migrations; entry `n` moves the schema from version `n` to `n + 1`.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
 CREATE TABLE repos (
     migration TEXT NOT NULL,
     repo TEXT NOT NULL,
@@ -45,7 +46,27 @@ CREATE TABLE events (
     detail TEXT NOT NULL
 );
 CREATE INDEX events_by_migration ON events (migration, id);
-"];
+",
+    "
+ALTER TABLE repos ADD COLUMN mergeable INTEGER;
+ALTER TABLE repos ADD COLUMN checks TEXT;
+ALTER TABLE repos ADD COLUMN review TEXT;
+CREATE TABLE rate_limits (
+    credential TEXT PRIMARY KEY,
+    remaining INTEGER,
+    reset_at INTEGER,
+    blocked_until INTEGER NOT NULL DEFAULT 0,
+    reason TEXT,
+    updated_at INTEGER NOT NULL
+);
+CREATE TABLE mutations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    credential TEXT NOT NULL,
+    at INTEGER NOT NULL
+);
+CREATE INDEX mutations_by_credential ON mutations (credential, at);
+",
+];
 
 /// A state store in a SQLite file.
 pub struct SqliteStore {
@@ -55,38 +76,13 @@ pub struct SqliteStore {
 
 const COLUMNS: &str = "migration, repo, state, owners, default_branch, base_sha, rules_hash, \
     pushed_sha, branch_head, pull_request, pull_request_url, files_changed, review_items, failed_stage, \
-    last_error, attempts, retry_after, updated_at";
+    last_error, attempts, retry_after, updated_at, mergeable, checks, review";
 
 impl SqliteStore {
     /// Opens (or creates) the store at `path`, bringing its schema up to date.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
-        let display = path.display().to_string();
-        let sqlite = |action: &str| {
-            let action = action.to_owned();
-            let path = display.clone();
-            move |source| StoreError::Sqlite {
-                action,
-                path,
-                source,
-            }
-        };
-        if let Some(parent) = path.parent() {
-            // A missing folder shows up as SQLite's own error below.
-            let _ = std::fs::create_dir_all(parent);
-        }
-        let mut connection = Connection::open(path).map_err(sqlite("open"))?;
-        connection
-            .busy_timeout(Duration::from_secs(30))
-            .map_err(sqlite("configure"))?;
-        connection
-            .pragma_update(None, "journal_mode", "WAL")
-            .map_err(sqlite("switch to WAL mode"))?;
-        connection
-            .pragma_update(None, "synchronous", "NORMAL")
-            .map_err(sqlite("configure"))?;
-        migrate(&mut connection, MIGRATIONS, &display)?;
         Ok(SqliteStore {
-            connection,
+            connection: connect(path)?,
             path: path.to_path_buf(),
         })
     }
@@ -107,6 +103,38 @@ impl SqliteStore {
             message,
         }
     }
+}
+
+/// Opens (or creates) the store database at `path` for one user of it:
+/// WAL mode, a generous busy timeout for overlapping processes, and the
+/// schema brought up to date.
+pub(crate) fn connect(path: &Path) -> Result<Connection, StoreError> {
+    let display = path.display().to_string();
+    let sqlite = |action: &str| {
+        let action = action.to_owned();
+        let path = display.clone();
+        move |source| StoreError::Sqlite {
+            action,
+            path,
+            source,
+        }
+    };
+    if let Some(parent) = path.parent() {
+        // A missing folder shows up as SQLite's own error below.
+        let _ = std::fs::create_dir_all(parent);
+    }
+    let mut connection = Connection::open(path).map_err(sqlite("open"))?;
+    connection
+        .busy_timeout(Duration::from_secs(30))
+        .map_err(sqlite("configure"))?;
+    connection
+        .pragma_update(None, "journal_mode", "WAL")
+        .map_err(sqlite("switch to WAL mode"))?;
+    connection
+        .pragma_update(None, "synchronous", "NORMAL")
+        .map_err(sqlite("configure"))?;
+    migrate(&mut connection, MIGRATIONS, &display)?;
+    Ok(connection)
 }
 
 /// Applies the migrations a database lacks (shared with the local forge).
@@ -183,14 +211,20 @@ fn record_from_row(row: &Row<'_>) -> rusqlite::Result<Result<RepoRecord, String>
         attempts: count(15)?,
         retry_after: number(16)?,
         updated_at: row.get(17)?,
+        mergeable: row.get(18)?,
+        checks: None,
+        review: None,
     };
-    Ok(RepoName::parse(&repo)
-        .and_then(|repo| Ok((repo, state.parse::<RepoState>()?)))
-        .map(|(repo, state)| {
-            record.repo = repo;
-            record.state = state;
-            record
-        }))
+    let checks: Option<String> = row.get(19)?;
+    let review: Option<String> = row.get(20)?;
+    let parsed = (|| {
+        record.repo = RepoName::parse(&repo)?;
+        record.state = state.parse()?;
+        record.checks = checks.as_deref().map(str::parse).transpose()?;
+        record.review = review.as_deref().map(str::parse).transpose()?;
+        Ok(record)
+    })();
+    Ok(parsed)
 }
 
 impl StateStore for SqliteStore {
@@ -253,7 +287,7 @@ impl StateStore for SqliteStore {
             .execute(
                 &format!(
                     "INSERT OR REPLACE INTO repos ({COLUMNS}) VALUES \
-                     (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+                     (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
                 ),
                 params![
                     record.migration,
@@ -274,6 +308,9 @@ impl StateStore for SqliteStore {
                     record.attempts,
                     record.retry_after,
                     record.updated_at,
+                    record.mergeable,
+                    record.checks.map(|checks| checks.as_str()),
+                    record.review.map(|review| review.as_str()),
                 ],
             )
             .map_err(sqlite("save a repository"))?;
@@ -294,6 +331,23 @@ impl StateStore for SqliteStore {
         transaction
             .commit()
             .map_err(sqlite("commit a repository's state"))
+    }
+
+    fn update_facts(&mut self, record: &RepoRecord) -> Result<(), StoreError> {
+        self.connection
+            .execute(
+                "UPDATE repos SET mergeable = ?3, checks = ?4, review = ?5 \
+                 WHERE migration = ?1 AND repo = ?2",
+                params![
+                    record.migration,
+                    record.repo.to_string(),
+                    record.mergeable,
+                    record.checks.map(|checks| checks.as_str()),
+                    record.review.map(|review| review.as_str()),
+                ],
+            )
+            .map_err(self.error("update a pull request's checks and reviews"))?;
+        Ok(())
     }
 
     fn events(&self, migration: &str) -> Result<Vec<Event>, StoreError> {

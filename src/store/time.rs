@@ -47,3 +47,60 @@ mod tests {
         assert_eq!(format_utc(1_795_253_400_123), "2026-11-21T09:30:00Z");
     }
 }
+
+/// Where time comes from: the system, or a test's simulated clock.
+pub trait Clock: Send + Sync {
+    /// Unix milliseconds.
+    fn now_ms(&self) -> i64;
+    /// Waits `milliseconds` (a simulated clock just moves on).
+    fn sleep_ms(&self, milliseconds: i64);
+}
+
+/// The system's clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> i64 {
+        now_ms()
+    }
+
+    fn sleep_ms(&self, milliseconds: i64) {
+        if milliseconds > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(milliseconds as u64));
+        }
+    }
+}
+
+/// A simulated clock: sleeping moves it forward at once. Threads that
+/// sleep at the same time share the wait rather than adding it up.
+#[derive(Debug, Default)]
+pub struct ManualClock {
+    now: std::sync::atomic::AtomicI64,
+}
+
+impl ManualClock {
+    pub fn new(start_ms: i64) -> ManualClock {
+        ManualClock {
+            now: std::sync::atomic::AtomicI64::new(start_ms),
+        }
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&self, milliseconds: i64) {
+        self.now
+            .fetch_add(milliseconds.max(0), std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now_ms(&self) -> i64 {
+        self.now.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn sleep_ms(&self, milliseconds: i64) {
+        let target = self.now_ms() + milliseconds.max(0);
+        self.now
+            .fetch_max(target, std::sync::atomic::Ordering::SeqCst);
+    }
+}

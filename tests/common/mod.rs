@@ -16,7 +16,9 @@ pub(crate) fn fleetmod(directory: &Path) -> Command {
         .current_dir(directory)
         .env("TERM", "dumb")
         .env_remove("NO_COLOR")
-        .env_remove("FLEETMOD_TEST_CRASH");
+        .env_remove("FLEETMOD_TEST_CRASH")
+        .env_remove("GITHUB_TOKEN")
+        .env_remove("RUST_LOG");
     command
 }
 

@@ -32,7 +32,7 @@ fn imports_are_idempotent_and_carry_manifest_branches() {
     let info = forge.repository(&repo).unwrap();
     assert_eq!(info.default_branch, "main");
     assert!(!info.archived);
-    let heads = crate::git::remote_heads(&info.clone_url).unwrap();
+    let heads = crate::git::remote_heads(&info.clone_url, None).unwrap();
     assert_eq!(
         heads.branches.keys().collect::<Vec<_>>(),
         ["feature", "main"]
@@ -56,6 +56,7 @@ fn pull_requests_open_once_per_head_and_merge() {
         title: "Title",
         body: "Body",
         labels: &labels,
+        assignees: &[],
         reviewers: &[],
         draft: false,
     };
@@ -86,7 +87,8 @@ fn pull_requests_open_once_per_head_and_merge() {
     let merged = forge.merge(&repo, 1).unwrap();
     assert_eq!(merged.state, PullRequestState::Merged);
     assert!(forge.merge(&repo, 1).is_err());
-    let heads = crate::git::remote_heads(&forge.repository(&repo).unwrap().clone_url).unwrap();
+    let heads =
+        crate::git::remote_heads(&forge.repository(&repo).unwrap().clone_url, None).unwrap();
     assert_eq!(heads.branches["main"], heads.branches["feature"]);
 
     // After a merge, a new pull request for the same head gets the next number.

@@ -1,0 +1,457 @@
+//! The GitHub forge against the project's GitHub simulator: a real HTTP
+//! server on 127.0.0.1 with real bare repositories, GitHub's paths and
+//! shapes, its secondary limits, and injected faults.
+//!
+//! The fleet-scale tests run the library in-process on a simulated clock
+//! that the simulator shares, so an hour of rate limits passes in moments;
+//! the others run the binary against the simulator in real time.
+
+#[path = "common/mod.rs"]
+mod common;
+#[path = "github_sim/mod.rs"]
+mod github_sim;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use fleetmod::engine::Scanner;
+use fleetmod::fleet::{self, Fleet, RunOptions, Workspace};
+use fleetmod::forge::github::GitHubForge;
+use fleetmod::migrate::Migration;
+use fleetmod::progress::Silent;
+use fleetmod::rule::RuleSet;
+use fleetmod::spec::Spec;
+use fleetmod::store::time::{Clock, ManualClock};
+use fleetmod::store::{RateLedger, RepoState, SqliteStore, StateStore};
+use github_sim::{Fault, Faults, Options, Simulator};
+
+const TOKEN: &str = "ghp_fleetmodTestToken0123456789abcdefXYZ";
+
+/// Python that reads the old table (changes) or another one (no change).
+fn source(index: usize, changes: bool) -> String {
+    if changes {
+        format!("QUERY_{index} = \"SELECT cust_id, amt FROM sales.orders WHERE amt > {index}\"\n")
+    } else {
+        format!("QUERY_{index} = \"SELECT sku FROM sales.order_items LIMIT {index}\"\n")
+    }
+}
+
+/// `count` repositories `acme/repo-NNN` on the simulator (every fifth needs
+/// no change) and a spec listing them, with `forge` settings appended.
+fn project(simulator: &Simulator, count: usize, forge: &str) -> (tempfile::TempDir, PathBuf) {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let mut repos = String::new();
+    for index in 0..count {
+        let name = format!("repo-{index:03}");
+        simulator.add_repo(
+            "acme",
+            &name,
+            &[("src/query.py", &source(index, index % 5 != 4))],
+        );
+        repos.push_str(&format!("    - acme/{name}\n"));
+    }
+    let spec = folder.path().join("migration.yaml");
+    std::fs::write(
+        &spec,
+        format!(
+            "id: orders-v2
+dataset:
+  from: sales.orders
+  to: sales_v2.orders
+  columns: {{cust_id: customer_id, amt: amount_usd}}
+consumers:
+  repos:
+{repos}pull_request:
+  labels: [data-migration]
+forge:
+  kind: github
+  api_url: {}
+  token_env: FLEETMOD_TEST_TOKEN
+{forge}",
+            simulator.api_url()
+        ),
+    )
+    .expect("write the spec");
+    (folder, spec)
+}
+
+fn simulator(prefix: &str, clock: Option<Arc<ManualClock>>) -> Simulator {
+    let mut options = Options {
+        prefix: prefix.to_owned(),
+        token: TOKEN.to_owned(),
+        ..Options::default()
+    };
+    if let Some(clock) = clock {
+        options.clock = Arc::new(move || clock.now_ms());
+    }
+    let simulator = Simulator::start(options);
+    simulator.add_team("acme", "data");
+    simulator
+}
+
+/// Runs the spec once in-process on `clock`; returns the repositories
+/// whose records are not where a finished run leaves them.
+fn run_in_process(spec: &Path, workspace: &Path, clock: &Arc<ManualClock>) -> Vec<String> {
+    let spec = Spec::load(spec).expect("valid spec");
+    let consumers = fleet::consumers::resolve(&spec).expect("consumers");
+    let rules = RuleSet::load(&spec.rule_files, None).expect("rules");
+    let migration = Migration::new(&spec);
+    let scanner = Scanner::new(&rules).with_migration(&migration);
+    let workspace = Workspace::new(workspace);
+    let ledger = RateLedger::open(&workspace.state_path()).expect("ledger");
+    let settings = spec.forge.github.clone().expect("a GitHub forge");
+    let clock: Arc<dyn Clock> = clock.clone();
+    let forge = GitHubForge::with_token(&settings, TOKEN, ledger, clock).expect("connects");
+    let mut store = SqliteStore::open(&workspace.state_path()).expect("store");
+    let fleet = Fleet {
+        spec: &spec,
+        scanner: &scanner,
+        forge: &forge,
+        workspace: &workspace,
+        rules_hash: fleet::rules_hash(&spec),
+    };
+    let options = RunOptions {
+        dry_run: false,
+        only: Vec::new(),
+        retry_failed: true,
+        max_filesize: 5 << 20,
+    };
+    fleet::run(
+        &fleet,
+        &mut store,
+        &consumers,
+        &options,
+        &Silent,
+        &AtomicBool::new(false),
+    )
+    .expect("runs");
+    store
+        .records("orders-v2")
+        .expect("records")
+        .into_iter()
+        .filter(|record| !matches!(record.state, RepoState::PrOpen | RepoState::NoChange))
+        .map(|record| format!("{} {} {:?}", record.repo, record.state, record.last_error))
+        .collect()
+}
+
+#[test]
+fn a_hundred_repositories_through_faults_get_exactly_one_pull_request_each() {
+    let clock = Arc::new(ManualClock::new(1_800_000_000_000));
+    let simulator = simulator("", Some(clock.clone()));
+    // No minimum interval: the per-minute budget is what holds the pace.
+    let (folder, spec) = project(
+        &simulator,
+        100,
+        "  reviewers: [alice, acme/data]\n  assignees: [bob]\n  requests: {min_interval: 0s, timeout: 1s}\n",
+    );
+    simulator.set_faults(Faults {
+        rate: 0.10,
+        seed: 7,
+        kinds: vec![
+            Fault::ServerError,
+            Fault::BadGateway,
+            Fault::SecondaryWithRetryAfter,
+            Fault::SecondaryNoHeaders,
+            Fault::TooManyRequests,
+            Fault::AlreadyExists,
+            Fault::CreatedThenServerError,
+            Fault::Slow,
+            Fault::Timeout,
+        ],
+        slow_ms: 20,
+        timeout_ms: 1_300,
+    });
+    let workspace = folder.path().join("workspace");
+    // A fault can still fail a repository's step; the next run retries it.
+    let mut unfinished = Vec::new();
+    for _ in 0..3 {
+        unfinished = run_in_process(&spec, &workspace, &clock);
+        if unfinished.is_empty() {
+            break;
+        }
+    }
+    assert!(unfinished.is_empty(), "not finished: {unfinished:#?}");
+    let stats = simulator.stats();
+    assert!(stats.faults_injected > 50, "{stats:#?}");
+    assert_eq!(
+        stats.limited, 0,
+        "the simulator never had to enforce its limits"
+    );
+    assert!(stats.max_mutating_per_minute <= 80, "{stats:#?}");
+    // The budget was what paced the run: it was used to the full.
+    assert!(stats.max_mutating_per_minute >= 60, "{stats:#?}");
+
+    let store = SqliteStore::open(&workspace.join("state.db")).expect("store");
+    let records = store.records("orders-v2").expect("records");
+    assert_eq!(records.len(), 100);
+    for (index, record) in records.iter().enumerate() {
+        let name = format!("repo-{index:03}");
+        let pulls = simulator.pulls("acme", &name);
+        if index % 5 == 4 {
+            assert_eq!(record.state, RepoState::NoChange, "{name}");
+            assert!(pulls.is_empty(), "{name}: {pulls:#?}");
+            continue;
+        }
+        assert_eq!(
+            pulls.len(),
+            1,
+            "{name}: exactly one pull request: {pulls:#?}"
+        );
+        let pull = &pulls[0];
+        assert_eq!(record.state, RepoState::PrOpen, "{name}");
+        assert_eq!(record.pull_request, Some(pull.number), "{name}");
+        assert_eq!(pull.state, "open");
+        assert_eq!(pull.head, "fleetmod/orders-v2");
+        assert_eq!(record.pushed_sha.as_deref(), Some(pull.head_sha.as_str()));
+        assert_eq!(pull.labels, ["data-migration"], "{name}");
+        assert_eq!(pull.assignees, ["bob"], "{name}");
+        assert_eq!(pull.requested_reviewers, ["alice"], "{name}");
+        assert_eq!(pull.requested_teams, ["data"], "{name}");
+        assert!(
+            pull.comments.is_empty(),
+            "{name}: no duplicate comments: {:?}",
+            pull.comments
+        );
+    }
+
+    // A second run against the same state sends no mutating request.
+    simulator.set_faults(Faults::default());
+    simulator.reset_stats();
+    assert!(run_in_process(&spec, &workspace, &clock).is_empty());
+    let stats = simulator.stats();
+    assert_eq!(stats.mutating, 0, "{:#?}", stats.mutating_by_endpoint);
+    assert!(stats.requests > 0);
+}
+
+#[test]
+fn sync_records_checks_reviews_and_merges() {
+    let clock = Arc::new(ManualClock::new(1_800_000_000_000));
+    let simulator = simulator("", Some(clock.clone()));
+    let (folder, spec) = project(&simulator, 3, "  requests: {min_interval: 0s}\n");
+    let workspace = folder.path().join("workspace");
+    assert!(run_in_process(&spec, &workspace, &clock).is_empty());
+    let head = simulator.pulls("acme", "repo-000")[0].head_sha.clone();
+    simulator.add_check_run("acme", "repo-000", &head, "ci", Some("success"));
+    simulator.add_status("acme", "repo-000", &head, "lint", "success");
+    simulator.add_review("acme", "repo-000", 1, "carol", "APPROVED");
+    let head = simulator.pulls("acme", "repo-001")[0].head_sha.clone();
+    simulator.add_check_run("acme", "repo-001", &head, "ci", Some("failure"));
+    simulator.add_review("acme", "repo-001", 1, "carol", "CHANGES_REQUESTED");
+    simulator.merge("acme", "repo-002", 1);
+
+    let output = common::fleetmod(folder.path())
+        .args(["sync"])
+        .arg(&spec)
+        .arg("--workspace")
+        .arg(&workspace)
+        .env("FLEETMOD_TEST_TOKEN", TOKEN)
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        stdout.contains("acme/repo-000  synced: checks success, review approved, mergeable"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("acme/repo-001  synced: checks failure, review changes-requested"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("acme/repo-002  synced: pull request #1 was merged by a person"),
+        "{stdout}"
+    );
+
+    let store = SqliteStore::open(&workspace.join("state.db")).expect("store");
+    let records = store.records("orders-v2").expect("records");
+    use fleetmod::store::{Checks, ReviewDecision};
+    assert_eq!(records[0].checks, Some(Checks::Success));
+    assert_eq!(records[0].review, Some(ReviewDecision::Approved));
+    assert_eq!(records[0].mergeable, Some(true));
+    assert_eq!(records[1].checks, Some(Checks::Failure));
+    assert_eq!(records[1].review, Some(ReviewDecision::ChangesRequested));
+    assert_eq!(records[2].state, RepoState::Merged);
+    // Nothing new: a second sync records nothing.
+    let events = store.events("orders-v2").expect("events").len();
+    let output = common::fleetmod(folder.path())
+        .args(["sync"])
+        .arg(&spec)
+        .arg("--workspace")
+        .arg(&workspace)
+        .env("FLEETMOD_TEST_TOKEN", TOKEN)
+        .output()
+        .expect("runs");
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(store.events("orders-v2").expect("events").len(), events);
+}
+
+/// Every file under `folder`, as bytes.
+fn contents_under(folder: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut files = Vec::new();
+    let mut pending = vec![folder.to_path_buf()];
+    while let Some(path) = pending.pop() {
+        if path.is_dir() {
+            for entry in std::fs::read_dir(&path).expect("read_dir").flatten() {
+                pending.push(entry.path());
+            }
+        } else if let Ok(bytes) = std::fs::read(&path) {
+            files.push((path, bytes));
+        }
+    }
+    files
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle.as_bytes())
+}
+
+#[test]
+fn enterprise_api_root_with_pagination_drafts_and_no_token_anywhere() {
+    let simulator = simulator("/api/v3", None);
+    let (folder, spec) = project(
+        &simulator,
+        4,
+        "  reviewers: [acme/data]\n  requests: {min_interval: 0s}\n",
+    );
+    // A repository the token cannot reach fails on its own.
+    let text = std::fs::read_to_string(&spec).unwrap();
+    let text = text.replace(
+        "    - acme/repo-003\n",
+        "    - acme/repo-003\n    - acme/missing\n",
+    );
+    let draft = text.replace(
+        "  labels: [data-migration]\n",
+        "  labels: [data-migration]\n  draft: true\n",
+    );
+    std::fs::write(&spec, &draft).unwrap();
+    let workspace = folder.path().join("workspace");
+    let run = || {
+        common::fleetmod(folder.path())
+            .args(["run"])
+            .arg(&spec)
+            .arg("--workspace")
+            .arg(&workspace)
+            .env("FLEETMOD_TEST_TOKEN", TOKEN)
+            .env("RUST_LOG", "trace")
+            .output()
+            .expect("runs")
+    };
+    let mut logs: Vec<u8> = Vec::new();
+    let first = run();
+    logs.extend(&first.stdout);
+    logs.extend(&first.stderr);
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    assert!(stdout.contains("acme/missing"), "{stdout}");
+    assert!(stdout.contains("does not exist on the forge"), "{stdout}");
+    for name in ["repo-000", "repo-001", "repo-002"] {
+        let pulls = simulator.pulls("acme", name);
+        assert_eq!(pulls.len(), 1, "{name}");
+        assert!(pulls[0].draft, "{name}: opened as a draft");
+        assert_eq!(pulls[0].requested_teams, ["data"]);
+    }
+
+    // Closed by fleetmod itself, its comment on the second page: only a
+    // client that follows the pagination under /api/v3 sees it, and opens a
+    // new pull request instead of treating the close as a person's.
+    for index in 0..120 {
+        simulator.add_comment("acme", "repo-000", 1, "reviewer", &format!("note {index}"));
+    }
+    simulator.add_comment(
+        "acme",
+        "repo-000",
+        1,
+        github_sim::BOT_LOGIN,
+        "fleetmod is closing this pull request: testing.",
+    );
+    simulator.close("acme", "repo-000", 1);
+    // No longer a draft: the open ones are marked ready through GraphQL
+    // beside the API root (/api/graphql).
+    std::fs::write(&spec, &text).unwrap();
+    let second = run();
+    logs.extend(&second.stdout);
+    logs.extend(&second.stderr);
+    let pulls = simulator.pulls("acme", "repo-000");
+    assert_eq!(pulls.len(), 2, "a new pull request: {pulls:#?}");
+    let new = pulls.iter().find(|pull| pull.number == 2).expect("#2");
+    assert_eq!(new.state, "open");
+    assert!(!new.draft);
+    for name in ["repo-001", "repo-002"] {
+        let pulls = simulator.pulls("acme", name);
+        assert_eq!(pulls.len(), 1, "{name}");
+        assert!(!pulls[0].draft, "{name}: marked ready");
+    }
+    let stats = simulator.stats();
+    assert!(
+        stats.by_endpoint.contains_key("POST /graphql"),
+        "{stats:#?}"
+    );
+
+    // The token is nowhere: not in the output or logs, not in the state
+    // store, not in any git config or other file of the workspace.
+    assert!(!contains(&logs, TOKEN), "the token leaked into the output");
+    let files = contents_under(&workspace);
+    assert!(files.iter().any(|(path, _)| path.ends_with("config")));
+    assert!(files.iter().any(|(path, _)| path.ends_with("state.db")));
+    for (path, bytes) in &files {
+        assert!(
+            !contains(bytes, TOKEN),
+            "the token leaked into {}",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn forge_check_reports_each_unreachable_repository() {
+    let simulator = simulator("", None);
+    let (folder, spec) = project(&simulator, 2, "");
+    let text = std::fs::read_to_string(&spec).unwrap();
+    std::fs::write(
+        &spec,
+        text.replace(
+            "    - acme/repo-001\n",
+            "    - acme/repo-001\n    - acme/gone\n",
+        ),
+    )
+    .unwrap();
+    simulator.set_archived("acme", "repo-001", true);
+    let output = common::fleetmod(folder.path())
+        .args(["forge", "check"])
+        .arg(&spec)
+        .arg("--workspace")
+        .arg(folder.path().join("workspace"))
+        .env("FLEETMOD_TEST_TOKEN", TOKEN)
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert!(stdout.contains("token of fleetmod-bot at"), "{stdout}");
+    assert!(
+        stdout.contains("acme/repo-000  ok (default branch main)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("acme/repo-001  error: the repository is archived"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("acme/gone  error: repository acme/gone does not exist on the forge"),
+        "{stdout}"
+    );
+
+    let output = common::fleetmod(folder.path())
+        .args(["forge", "check"])
+        .arg(&spec)
+        .arg("--workspace")
+        .arg(folder.path().join("workspace"))
+        .env("FLEETMOD_TEST_TOKEN", "wrong")
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    assert!(stderr.contains("refused the token (401"), "{stderr}");
+    assert!(!stderr.contains("wrong"), "{stderr}");
+}
