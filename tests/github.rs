@@ -135,6 +135,25 @@ fn run_in_process(spec: &Path, workspace: &Path, clock: &Arc<ManualClock>) -> Ve
         .collect()
 }
 
+/// The binary's `subcommand` on `spec` with the test token, logging
+/// everything it can.
+fn fleetmod_with_token(
+    folder: &Path,
+    subcommand: &str,
+    spec: &Path,
+    workspace: &Path,
+) -> std::process::Output {
+    common::fleetmod(folder)
+        .arg(subcommand)
+        .arg(spec)
+        .arg("--workspace")
+        .arg(workspace)
+        .env("FLEETMOD_TEST_TOKEN", TOKEN)
+        .env("RUST_LOG", "trace")
+        .output()
+        .expect("runs")
+}
+
 #[test]
 fn a_hundred_repositories_through_faults_get_exactly_one_pull_request_each() {
     let clock = Arc::new(ManualClock::new(1_800_000_000_000));
@@ -240,14 +259,7 @@ fn sync_records_checks_reviews_and_merges() {
     simulator.add_review("acme", "repo-001", 1, "carol", "CHANGES_REQUESTED");
     simulator.merge("acme", "repo-002", 1);
 
-    let output = common::fleetmod(folder.path())
-        .args(["sync"])
-        .arg(&spec)
-        .arg("--workspace")
-        .arg(&workspace)
-        .env("FLEETMOD_TEST_TOKEN", TOKEN)
-        .output()
-        .expect("runs");
+    let output = fleetmod_with_token(folder.path(), "sync", &spec, &workspace);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{output:?}");
     assert!(
@@ -274,14 +286,7 @@ fn sync_records_checks_reviews_and_merges() {
     assert_eq!(records[2].state, RepoState::Merged);
     // Nothing new: a second sync records nothing.
     let events = store.events("orders-v2").expect("events").len();
-    let output = common::fleetmod(folder.path())
-        .args(["sync"])
-        .arg(&spec)
-        .arg("--workspace")
-        .arg(&workspace)
-        .env("FLEETMOD_TEST_TOKEN", TOKEN)
-        .output()
-        .expect("runs");
+    let output = fleetmod_with_token(folder.path(), "sync", &spec, &workspace);
     assert!(output.status.success(), "{output:?}");
     assert_eq!(store.events("orders-v2").expect("events").len(), events);
 }
@@ -328,17 +333,7 @@ fn enterprise_api_root_with_pagination_drafts_and_no_token_anywhere() {
     );
     std::fs::write(&spec, &draft).unwrap();
     let workspace = folder.path().join("workspace");
-    let run = || {
-        common::fleetmod(folder.path())
-            .args(["run"])
-            .arg(&spec)
-            .arg("--workspace")
-            .arg(&workspace)
-            .env("FLEETMOD_TEST_TOKEN", TOKEN)
-            .env("RUST_LOG", "trace")
-            .output()
-            .expect("runs")
-    };
+    let run = || fleetmod_with_token(folder.path(), "run", &spec, &workspace);
     let mut logs: Vec<u8> = Vec::new();
     let first = run();
     logs.extend(&first.stdout);
