@@ -424,6 +424,12 @@ fn forge_check_reports_each_unreachable_repository() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(1), "{output:?}");
     assert!(stdout.contains("token of fleetmod-bot at"), "{stdout}");
+    // `GET /user`'s rate-limit headers are recorded under the credential's
+    // name, which that very request revealed.
+    assert!(
+        stdout.contains("; 4999 requests left until the hourly reset)"),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("acme/repo-000  ok (default branch main)"),
         "{stdout}"

@@ -153,3 +153,30 @@ fn fleet_sections_are_checked_with_positions() {
         ],
     );
 }
+
+#[test]
+fn github_forge_settings_are_checked_with_positions() {
+    assert_errors(
+        &format!(
+            "id: orders-v2\n{VALID_DATASET}consumers:\n  repos: [acme/billing]\nforge:\n  kind: github\n  root: forge/\n  api_url: ftp://ghe.example\n  token_env: BAD-NAME\n  reviewers: team-of-owner\n  assignees: [not valid!]\n  requests: {{per_minute: 200, min_interval: soon}}\n"
+        ),
+        &[
+            "spec.yml:9:9: spec `orders-v2`: `root` is for the local forge only",
+            "spec.yml:10:12: spec `orders-v2`: `ftp://ghe.example` is not an API URL",
+            "spec.yml:11:14: spec `orders-v2`: `BAD-NAME` is not an environment variable name",
+            "spec.yml:12:14: spec `orders-v2`: `team-of-owner` is not a reviewers mode",
+            "spec.yml:13:15: spec `orders-v2`: `not valid!` is not a GitHub login",
+            "spec.yml:14:26: spec `orders-v2`: `per_minute` must be between 1 and 80",
+            "spec.yml:14:45: spec `orders-v2`: `soon` is not a duration",
+        ],
+    );
+    assert_errors(
+        &format!(
+            "id: x\n{VALID_DATASET}forge:\n  kind: github\n  app_id: 12\n  reviewers: [alice, acme/data, 'bad team!']\n"
+        ),
+        &[
+            "spec.yml:7:11: spec `x`: `app_id` needs `private_key_path`",
+            "spec.yml:8:14: spec `x`: `bad team!` is neither a GitHub login nor an `org/team`",
+        ],
+    );
+}

@@ -226,6 +226,10 @@ fn check(spec: &std::path::Path, workspace: &std::path::Path) -> Result<(), Fail
             .context("failed to open the state store")?;
         let github = GitHubForge::connect(settings, ledger, Arc::new(SystemClock))?;
         let token = github.token_info();
+        let left = github
+            .primary_limit()
+            .map(|limit| format!("; {} requests left until the hourly reset", limit.remaining))
+            .unwrap_or_default();
         match &token.scopes {
             Some(scopes)
                 if !scopes
@@ -233,25 +237,24 @@ fn check(spec: &std::path::Path, workspace: &std::path::Path) -> Result<(), Fail
                     .any(|scope| NEEDED_SCOPES.contains(&scope.as_str())) =>
             {
                 problems += 1;
+                let has = if scopes.is_empty() {
+                    "none".to_owned()
+                } else {
+                    scopes.join(", ")
+                };
                 println!(
-                    "token of {} at {}: missing scope `repo` (has: {})",
-                    token.login,
-                    settings.api_url,
-                    if scopes.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        scopes.join(", ")
-                    }
+                    "token of {} at {}: missing scope `repo` (has: {has})",
+                    token.login, settings.api_url
                 );
             }
             Some(scopes) => println!(
-                "token of {} at {}: ok (scopes: {})",
+                "token of {} at {}: ok (scopes: {}{left})",
                 token.login,
                 settings.api_url,
                 scopes.join(", ")
             ),
             None => println!(
-                "token of {} at {}: ok (fine-grained: access is checked per repository)",
+                "token of {} at {}: ok (fine-grained: access is checked per repository{left})",
                 token.login, settings.api_url
             ),
         }

@@ -50,19 +50,8 @@ pub fn sync(
         .par_iter()
         .map(|record| {
             let number = record.pull_request.unwrap_or_default();
-            let status = (!interrupt.load(Ordering::Relaxed)).then(|| {
-                let mut status = fleet.forge.status(&record.repo, number)?;
-                // fleetmod closes pull requests itself (commenting first);
-                // only a person's close is final, and the run sorts out
-                // fleetmod's own.
-                if status.state == PullRequestState::Closed
-                    && closed_by_fleetmod(&fleet.forge.pull_request(&record.repo, number)?)
-                {
-                    status.state = PullRequestState::Open;
-                }
-                Ok(status)
-            });
-            let status = status.map(|status| status.map_err(|error: ForgeError| error.to_string()));
+            let status = (!interrupt.load(Ordering::Relaxed))
+                .then(|| status(fleet, &record.repo, number).map_err(|error| error.to_string()));
             reporter.advance(1);
             status
         })
@@ -92,6 +81,23 @@ pub fn sync(
     }
     reporter.end();
     Ok(results)
+}
+
+/// A pull request's status, with fleetmod's own closes reported as still
+/// open: fleetmod comments before it closes one, only a person's close is
+/// final, and the run sorts out fleetmod's own.
+fn status(
+    fleet: &Fleet<'_>,
+    repo: &RepoName,
+    number: u64,
+) -> Result<PullRequestStatus, ForgeError> {
+    let mut status = fleet.forge.status(repo, number)?;
+    if status.state == PullRequestState::Closed
+        && closed_by_fleetmod(&fleet.forge.pull_request(repo, number)?)
+    {
+        status.state = PullRequestState::Open;
+    }
+    Ok(status)
 }
 
 /// Moves `record` to what `status` says; the change, or `None`.
@@ -136,11 +142,9 @@ mod tests {
     fn status(state: PullRequestState, checks: Checks) -> PullRequestStatus {
         PullRequestStatus {
             state,
-            draft: false,
             mergeable: Some(true),
             checks,
             review: ReviewDecision::ReviewRequired,
-            head_sha: "abc".to_owned(),
         }
     }
 

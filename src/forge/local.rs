@@ -523,21 +523,11 @@ impl Forge for LocalForge {
     /// The local forge runs no checks and takes no reviews, and does not
     /// work out mergeability ahead of a merge.
     fn status(&self, repo: &RepoName, number: u64) -> Result<PullRequestStatus, ForgeError> {
-        let pull = self.pull_request(repo, number)?;
-        let heads =
-            crate::git::remote_heads(&self.repository_path(repo).display().to_string(), None)
-                .map_err(git_failed(format!("read the branches of {repo}")))?;
         Ok(PullRequestStatus {
-            state: pull.state,
-            draft: pull.draft,
+            state: self.pull_request(repo, number)?.state,
             mergeable: None,
             checks: Checks::None,
             review: ReviewDecision::ReviewRequired,
-            head_sha: heads
-                .branches
-                .get(&pull.head)
-                .map(|head| head.to_string())
-                .unwrap_or_default(),
         })
     }
 }

@@ -81,14 +81,11 @@ fn repo_as_string<S: serde::Serializer>(repo: &RepoName, serializer: S) -> Resul
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PullRequestStatus {
     pub state: PullRequestState,
-    pub draft: bool,
     /// Whether it merges cleanly (`None`: the forge has not decided yet).
     pub mergeable: Option<bool>,
     /// The head's check runs and commit statuses, combined.
     pub checks: Checks,
     pub review: ReviewDecision,
-    /// The head commit.
-    pub head_sha: String,
 }
 
 /// What a new pull request holds.

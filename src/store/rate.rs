@@ -204,12 +204,8 @@ impl RateLedger {
     }
 
     /// Mutating requests recorded for `credential` in `(from, to]`.
-    pub fn mutations_between(
-        &self,
-        credential: &str,
-        from: i64,
-        to: i64,
-    ) -> Result<u64, StoreError> {
+    #[cfg(test)]
+    fn mutations_between(&self, credential: &str, from: i64, to: i64) -> Result<u64, StoreError> {
         self.connection
             .query_row(
                 "SELECT COUNT(*) FROM mutations WHERE credential = ?1 AND at > ?2 AND at <= ?3",

@@ -304,7 +304,8 @@ impl Client {
         rest.starts_with('/').then(|| rest.to_owned())
     }
 
-    fn observe(&self, reply: &Reply) -> Result<(), ForgeError> {
+    /// Records the primary limit an answer reports.
+    pub(super) fn observe(&self, reply: &Reply) -> Result<(), ForgeError> {
         let remaining = reply
             .header("x-ratelimit-remaining")
             .and_then(|value| value.parse::<i64>().ok());

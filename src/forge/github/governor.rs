@@ -21,7 +21,10 @@ use crate::store::time::Clock;
 
 /// Paces one credential's requests.
 pub(crate) struct Governor {
-    credential: String,
+    /// `None` until the credential's name is known: then nothing is read
+    /// from or written to the ledger, and a rate-limit answer is simply
+    /// waited out.
+    credential: Option<String>,
     ledger: Mutex<RateLedger>,
     limits: RequestLimits,
     clock: Arc<dyn Clock>,
@@ -56,14 +59,15 @@ fn ledger_failed(error: crate::store::StoreError) -> ForgeError {
 }
 
 impl Governor {
-    pub(crate) fn new(
-        credential: String,
+    /// A governor for a credential whose name is not known yet (see
+    /// [`Governor::name`]).
+    pub(crate) fn unnamed(
         ledger: RateLedger,
         limits: RequestLimits,
         clock: Arc<dyn Clock>,
     ) -> Governor {
         Governor {
-            credential,
+            credential: None,
             ledger: Mutex::new(ledger),
             limits,
             clock,
@@ -72,14 +76,10 @@ impl Governor {
         }
     }
 
-    /// Names the credential once it is known.
-    pub(crate) fn rename(&mut self, credential: String) {
-        self.credential = credential;
-    }
-
-    /// The credential's name (`host:login`).
-    pub(crate) fn credential(&self) -> &str {
-        &self.credential
+    /// Names the credential (`host:login`); from now on its budget is the
+    /// ledger's.
+    pub(crate) fn name(&mut self, credential: String) {
+        self.credential = Some(credential);
     }
 
     pub(crate) fn clock(&self) -> &dyn Clock {
@@ -108,14 +108,17 @@ impl Governor {
             per_hour: self.limits.per_hour,
             min_interval_ms: self.limits.min_interval_ms as i64,
         };
+        let Some(credential) = &self.credential else {
+            return Ok(permit);
+        };
         loop {
             let now = self.clock.now_ms();
             let admission = {
                 let mut ledger = lock(&self.ledger);
                 if mutating {
-                    ledger.admit_mutation(&self.credential, now, limits)
+                    ledger.admit_mutation(credential, now, limits)
                 } else {
-                    ledger.admit(&self.credential, now)
+                    ledger.admit(credential, now)
                 }
             }
             .map_err(ledger_failed)?;
@@ -130,7 +133,7 @@ impl Governor {
                         continue;
                     }
                     tracing::info!(
-                        credential = %self.credential,
+                        %credential,
                         wait_ms = wait,
                         %reason,
                         "rate governor: waiting {:.1}s before {what}: {reason}",
@@ -144,12 +147,15 @@ impl Governor {
 
     /// Records the primary limit a response reported.
     pub(crate) fn observe(&self, remaining: i64, reset_at: i64) -> Result<(), ForgeError> {
+        let Some(credential) = &self.credential else {
+            return Ok(());
+        };
         let limit = PrimaryLimit {
             remaining,
             reset_at,
         };
         lock(&self.ledger)
-            .record_primary(&self.credential, limit, self.clock.now_ms())
+            .record_primary(credential, limit, self.clock.now_ms())
             .map_err(ledger_failed)
     }
 
@@ -158,19 +164,24 @@ impl Governor {
     pub(crate) fn block(&self, milliseconds: i64, reason: &str) -> Result<(), ForgeError> {
         let now = self.clock.now_ms();
         tracing::warn!(
-            credential = %self.credential,
+            credential = self.credential.as_deref().unwrap_or("?"),
             wait_ms = milliseconds,
             %reason,
             "rate governor: pausing requests for {:.1}s: {reason}",
             milliseconds as f64 / 1000.0
         );
+        let Some(credential) = &self.credential else {
+            self.clock.sleep_ms(milliseconds);
+            return Ok(());
+        };
         lock(&self.ledger)
-            .block(&self.credential, now + milliseconds, reason, now)
+            .block(credential, now + milliseconds, reason, now)
             .map_err(ledger_failed)
     }
 
     /// The primary limit last reported.
     pub(crate) fn primary(&self) -> Option<PrimaryLimit> {
-        lock(&self.ledger).primary(&self.credential).ok().flatten()
+        let credential = self.credential.as_deref()?;
+        lock(&self.ledger).primary(credential).ok().flatten()
     }
 }

@@ -144,16 +144,10 @@ impl GitHubForge {
         let octocrab = build(api_url)?;
         let graphql = build(&graphql_root(api_url))?;
         let host = host_of(api_url);
-        // Until the login is known the credential is named by the host.
-        let probe = Governor::new(
-            format!("{host}:?"),
-            ledger,
-            settings.requests.clone(),
-            clock,
-        );
-        let mut client = Client::new(octocrab, runtime, probe, api_url);
-        // `GET /user` names the credential, so it goes out under the
-        // host's name.
+        // `GET /user` names the credential, so it goes out unnamed, and
+        // its rate-limit headers are recorded once the name is known.
+        let governor = Governor::unnamed(ledger, settings.requests.clone(), clock);
+        let mut client = Client::new(octocrab, runtime, governor, api_url);
         let reply = client.reply(Method::Get, "/user", None, true)?;
         if reply.status == 401 {
             return Err(failed(
@@ -173,7 +167,8 @@ impl GitHubForge {
                 .filter(|scope| !scope.is_empty())
                 .collect()
         });
-        client.governor.rename(format!("{host}:{login}"));
+        client.governor.name(format!("{host}:{login}"));
+        client.observe(&reply)?;
         Ok(GitHubForge {
             client,
             graphql,
@@ -186,11 +181,6 @@ impl GitHubForge {
     /// Who the token belongs to and its scopes.
     pub fn token_info(&self) -> &TokenInfo {
         &self.token
-    }
-
-    /// The credential's name (`host:login`), as the rate ledger knows it.
-    pub fn credential(&self) -> &str {
-        self.client.governor.credential()
     }
 
     /// The primary rate limit as GitHub last reported it.
@@ -279,17 +269,19 @@ impl GitHubForge {
         }
     }
 
-    /// Adds labels, assignees and review requests the pull request lacks.
+    /// Adds the labels, assignees and review requests the pull request
+    /// (GitHub's JSON) lacks.
     fn complete(
         &self,
         repo: &RepoName,
         value: &Value,
-        request: &NewPullRequest<'_>,
+        labels: &[String],
+        assignees: &[String],
+        reviewers: &[String],
     ) -> Result<(), ForgeError> {
         let pull = convert::pull_request(repo, value)?;
         let number = pull.number;
-        let missing: Vec<&String> = request
-            .labels
+        let missing: Vec<&String> = labels
             .iter()
             .filter(|label| !pull.labels.contains(label))
             .collect();
@@ -302,8 +294,7 @@ impl GitHubForge {
             )?;
         }
         let assigned = convert::logins(&value["assignees"]);
-        let assignees: Vec<&String> = request
-            .assignees
+        let assignees: Vec<&String> = assignees
             .iter()
             .filter(|login| !assigned.contains(login))
             .collect();
@@ -315,7 +306,7 @@ impl GitHubForge {
                 &format!("assign {repo}#{number}"),
             )?;
         }
-        let (users, teams) = split_reviewers(request.reviewers);
+        let (users, teams) = split_reviewers(reviewers);
         let users: Vec<&String> = users
             .into_iter()
             .filter(|user| !pull.reviewers.contains(user))
@@ -454,7 +445,13 @@ impl Forge for GitHubForge {
             return Err(failed(action, unknown.join("; ")));
         };
         let number = listed["number"].as_u64().unwrap_or_default();
-        self.complete(repo, &listed, request)?;
+        self.complete(
+            repo,
+            &listed,
+            request.labels,
+            request.assignees,
+            request.reviewers,
+        )?;
         let value = self.pull_value(repo, number)?;
         self.with_comments(repo, &value)
     }
@@ -474,17 +471,7 @@ impl Forge for GitHubForge {
             &format!("update {repo}#{number}"),
         )?;
         let value: Value = reply.json(&format!("update {repo}#{number}"))?;
-        let request = NewPullRequest {
-            head: "",
-            base: "",
-            title,
-            body,
-            labels,
-            reviewers: &[],
-            assignees: &[],
-            draft: false,
-        };
-        self.complete(repo, &value, &request)
+        self.complete(repo, &value, labels, &[], &[])
     }
 
     fn comment(&self, repo: &RepoName, number: u64, body: &str) -> Result<(), ForgeError> {
@@ -586,11 +573,9 @@ impl Forge for GitHubForge {
         ))?;
         Ok(PullRequestStatus {
             state: pull.state,
-            draft: pull.draft,
             mergeable: value["mergeable"].as_bool(),
             checks: convert::checks(&runs, &combined),
             review: convert::review_decision(&reviews),
-            head_sha: sha,
         })
     }
 
