@@ -265,14 +265,18 @@ fn failures_are_recorded_per_repository_and_retried_with_backoff() {
         "  resource: resource:orders\n  repos: [acme/missing]\n",
     );
     std::fs::write(&fleet.spec, spec).unwrap();
-    let output = fleet.command("run").output().unwrap();
-    assert_success(&output);
+    // A failed repository makes the run exit with code 1; the others go on.
+    let output = fleet.run_exiting(1, &[]);
+    assert!(
+        output.contains("acme/repo-002  opened pull request #1"),
+        "{output}"
+    );
     std::fs::write(
         fleet.bare("acme/repo-001").join("HEAD"),
         "ref: refs/heads/gone\n",
     )
     .unwrap();
-    let output = fleet.run(&["--retry-failed"]);
+    let output = fleet.run_exiting(1, &["--retry-failed"]);
     assert!(output.contains("acme/missing   failed at preflight: repository acme/missing does not exist on the forge"), "{output}");
     assert!(output.contains("acme/repo-000  up to date"), "{output}");
     assert!(

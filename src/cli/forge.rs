@@ -15,6 +15,7 @@ use crate::catalog::RepoName;
 use crate::forge::github::GitHubForge;
 use crate::forge::local::{self, LocalForge};
 use crate::forge::{Forge, PullRequest, PullRequestState};
+use crate::spec::MergeMethod;
 use crate::store::time;
 use crate::store::time::SystemClock;
 
@@ -82,6 +83,25 @@ enum ForgeCommand {
     Merge {
         #[command(flatten)]
         pull: PullArguments,
+        /// How: a merge commit (or fast-forward), one squashed commit, or
+        /// the branch's commits rebased onto the base.
+        #[arg(long, value_parser = ["merge", "squash", "rebase"], default_value = "merge")]
+        method: String,
+    },
+    /// Set a pull request's combined checks, as CI would (fleetmod's sync
+    /// reads them; automerge can wait for `success`).
+    Checks {
+        #[command(flatten)]
+        pull: PullArguments,
+        #[arg(value_parser = ["none", "pending", "success", "failure"])]
+        checks: String,
+    },
+    /// Set a pull request's review decision, as reviewers would.
+    Review {
+        #[command(flatten)]
+        pull: PullArguments,
+        #[arg(value_parser = ["review-required", "approved", "changes-requested"])]
+        review: String,
     },
     /// Close a pull request without merging it.
     Close {
@@ -179,8 +199,13 @@ pub(crate) fn run(arguments: ForgeArguments) -> Result<(), Failure> {
                 write_pull(&mut out, &found).context("failed to write output")?;
             }
         }
-        ForgeCommand::Merge { pull } => {
-            let merged = forge.merge(&pull.repo, pull.number)?;
+        ForgeCommand::Merge { pull, method } => {
+            let method = match method.as_str() {
+                "squash" => MergeMethod::Squash,
+                "rebase" => MergeMethod::Rebase,
+                _ => MergeMethod::Merge,
+            };
+            let merged = forge.merge_pull_request(&pull.repo, pull.number, method, None)?;
             writeln!(
                 out,
                 "merged {}#{} into {}",
@@ -201,6 +226,14 @@ pub(crate) fn run(arguments: ForgeArguments) -> Result<(), Failure> {
             forge.close_pull_request(&pull.repo, pull.number)?;
             writeln!(out, "closed {}#{}", pull.repo, pull.number)
                 .context("failed to write output")?;
+        }
+        ForgeCommand::Checks { pull, checks } => {
+            let checks = checks.parse().map_err(anyhow::Error::msg)?;
+            forge.set_checks(&pull.repo, pull.number, checks)?;
+        }
+        ForgeCommand::Review { pull, review } => {
+            let review = review.parse().map_err(anyhow::Error::msg)?;
+            forge.set_review(&pull.repo, pull.number, review)?;
         }
         ForgeCommand::Comment { pull, body, author } => {
             forge.comment_as(&pull.repo, pull.number, &author, &body)?;

@@ -2,8 +2,10 @@
 //!
 //! This is the only module that prints. Data goes to stdout, diagnostics
 //! and progress to stderr. Exit codes are fixed: 0 success, 1 a check
-//! failed (for `scan`, a match of a rule with severity `error`), 2 bad
-//! input or configuration (for example an invalid rule file).
+//! failed (for `scan`, a match of a rule with severity `error`; for `run`,
+//! a repository failed), 2 bad input or configuration (for example an
+//! invalid rule file), 3 held back (for `run`: nothing could be done
+//! because of limits, the schedule, a pause or another run).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod diff;
@@ -11,6 +13,7 @@ mod forge;
 mod output;
 mod plan;
 mod rewrite;
+mod rollout;
 mod run;
 mod scan;
 mod sources;
@@ -49,6 +52,9 @@ enum Command {
     Run(run::RunArguments),
     /// Show where each consumer repository of a spec stands.
     Status(status::StatusArguments),
+    /// Show or steer a migration's rollout: waves, gate, limits, schedule;
+    /// promote, pause or resume.
+    Rollout(rollout::RolloutArguments),
     /// Refresh each pull request's state, mergeability, checks and reviews
     /// from the forge into the state store.
     Sync(sync::SyncArguments),
@@ -91,6 +97,9 @@ pub(crate) enum Failure {
     Input(anyhow::Error),
     /// A check found something (the message, if any, is already printed): exit code 1.
     Check,
+    /// Held back by limits, the schedule, a pause or another run (the
+    /// message, if any, is already printed): exit code 3.
+    Held,
 }
 
 impl From<anyhow::Error> for Failure {
@@ -136,6 +145,7 @@ where
         Command::Plan(plan) => plan::run(plan),
         Command::Run(run) => run::run(run),
         Command::Status(status) => status::run(status),
+        Command::Rollout(rollout) => rollout::run(rollout),
         Command::Sync(sync) => sync::run(sync),
         Command::Forge(forge) => forge::run(forge),
         Command::Test(test) => test::run(test, stdout_colors),
@@ -144,6 +154,7 @@ where
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Check) => ExitCode::from(1),
+        Err(Failure::Held) => ExitCode::from(3),
         Err(Failure::Input(error)) => {
             if is_broken_pipe(&error) {
                 return ExitCode::SUCCESS;

@@ -14,7 +14,7 @@ use super::output::ProgressBar;
 use super::sources::{parse_size, thread_pool};
 use crate::catalog::RepoName;
 use crate::engine::Scanner;
-use crate::fleet::{self, ConsumerList, Fleet, Outcome, RunOptions, Workspace};
+use crate::fleet::{self, ConsumerList, Fleet, FleetError, Outcome, RunOptions, Workspace};
 use crate::forge::Forge;
 use crate::forge::github::GitHubForge;
 use crate::forge::local::{self, LocalForge};
@@ -22,7 +22,7 @@ use crate::migrate::Migration;
 use crate::rule::RuleSet;
 use crate::spec::{ForgeKind, Spec};
 use crate::store::time::SystemClock;
-use crate::store::{RateLedger, SqliteStore, time};
+use crate::store::{LeaseError, RateLedger, SqliteStore, time};
 
 /// Where fleetmod keeps its state.
 #[derive(Debug, Args)]
@@ -193,7 +193,14 @@ fn run_fleet(
                 interrupt,
             )
         })
-        .map_err(|error| Failure::Input(error.into()))?;
+        .map_err(|error| match error {
+            FleetError::Lease(LeaseError::Held { .. }) => {
+                eprintln!("{error}; nothing done");
+                Failure::Held
+            }
+            error => Failure::Input(error.into()),
+        })?;
+    print_rollout(fleet, &report);
 
     let width = report
         .repos
@@ -227,7 +234,55 @@ fn run_fleet(
     if interrupt.load(std::sync::atomic::Ordering::SeqCst) {
         std::process::exit(130);
     }
+    if report.has_failures() {
+        return Err(Failure::Check);
+    }
+    if report.held_by_limits() && !report.made_progress() {
+        return Err(Failure::Held);
+    }
     Ok(())
+}
+
+/// The rollout steps of a run, on stderr: merges, promotions, drafts
+/// marked ready and where the rollout stands.
+fn print_rollout(fleet: &Fleet<'_>, report: &fleet::RunReport) {
+    let advanced = &report.advanced;
+    for merge in &advanced.merges {
+        match &merge.result {
+            Ok(()) => eprintln!("merged {}#{}", merge.repo, merge.number),
+            Err(error) => eprintln!("did not merge {}#{}: {error}", merge.repo, merge.number),
+        }
+    }
+    for promotion in &advanced.promotions {
+        eprintln!("{promotion}");
+    }
+    for (repo, result) in &advanced.marked_ready {
+        if let Err(error) = result {
+            eprintln!("could not mark {repo}'s pull request ready for review: {error}");
+        }
+    }
+    let ready = advanced
+        .marked_ready
+        .iter()
+        .filter(|(_, result)| result.is_ok())
+        .count();
+    if ready > 0 {
+        eprintln!("marked {ready} draft pull request(s) ready for review");
+    }
+    let rollout = &fleet.spec.rollout;
+    if rollout.waves.len() > 1 || report.position.paused || rollout.schedule.is_some() {
+        let position = &report.position;
+        eprintln!(
+            "rollout: wave {} ({} of {}){}",
+            rollout.waves[position.wave].name,
+            position.wave + 1,
+            rollout.waves.len(),
+            match position.hold_all() {
+                Some(hold) => format!("; {hold}"),
+                None => String::new(),
+            }
+        );
+    }
 }
 
 /// A short label for totals and a line for one repository.
@@ -284,5 +339,6 @@ fn describe(
             "interrupted",
             "interrupted before this repository".to_owned(),
         ),
+        Outcome::HeldBack(hold) => ("held back", format!("held back: {hold}")),
     }
 }

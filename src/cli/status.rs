@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::Failure;
 use super::run::{WorkspaceArguments, set_up};
-use crate::store::{RepoRecord, RepoState, SqliteStore, StateStore, time};
+use crate::store::{Held, RepoRecord, RepoState, SqliteStore, StateStore, time};
 
 #[derive(Debug, Args)]
 pub(crate) struct StatusArguments {
@@ -28,17 +28,25 @@ pub(crate) fn run(arguments: StatusArguments) -> Result<(), Failure> {
     let setup = set_up(&arguments.spec, &arguments.workspace.workspace)?;
     // Reporting changes nothing: without a state store, nothing ran yet.
     let state_path = setup.workspace.state_path();
-    let stored: BTreeMap<String, RepoRecord> = if state_path.exists() {
-        SqliteStore::open(&state_path)
-            .context("failed to open the state store")?
+    let (stored, held): (BTreeMap<String, RepoRecord>, Vec<Held>) = if state_path.exists() {
+        let store = SqliteStore::open(&state_path).context("failed to open the state store")?;
+        let records = store
             .records(&setup.spec.id)
             .context("failed to read the state store")?
             .into_iter()
             .map(|record| (record.repo.to_string(), record))
-            .collect()
+            .collect();
+        let held = store
+            .held(&setup.spec.id)
+            .context("failed to read the state store")?;
+        (records, held)
     } else {
-        BTreeMap::new()
+        (BTreeMap::new(), Vec::new())
     };
+    let held_reason: BTreeMap<String, &str> = held
+        .iter()
+        .map(|held| (held.repo.to_string(), held.reason.as_str()))
+        .collect();
     // Every consumer, with a `pending` record when no run has reached it.
     let records: Vec<RepoRecord> = setup
         .consumers
@@ -67,6 +75,7 @@ pub(crate) fn run(arguments: StatusArguments) -> Result<(), Failure> {
         let object = json!({
             "migration": setup.spec.id,
             "repos": records,
+            "held": held,
             "totals": totals.iter().map(|(state, count)| (state.as_str().to_owned(), json!(count))).collect::<serde_json::Map<_, _>>(),
         });
         writeln!(
@@ -85,7 +94,7 @@ pub(crate) fn run(arguments: StatusArguments) -> Result<(), Failure> {
         "FILES",
         "REVIEW",
         "UPDATED",
-        "LAST ERROR",
+        "LAST ERROR / HELD BACK",
     ];
     let rows: Vec<[String; 8]> = records
         .iter()
@@ -111,7 +120,10 @@ pub(crate) fn run(arguments: StatusArguments) -> Result<(), Failure> {
                 match (&record.failed_stage, &record.last_error) {
                     (Some(stage), Some(error)) => format!("{stage}: {error}"),
                     (None, Some(error)) => error.clone(),
-                    _ => String::new(),
+                    _ => held_reason
+                        .get(&record.repo.to_string())
+                        .map(|reason| format!("held back: {reason}"))
+                        .unwrap_or_default(),
                 },
             ]
         })
@@ -150,5 +162,16 @@ pub(crate) fn run(arguments: StatusArguments) -> Result<(), Failure> {
         summary.join(", ")
     )
     .context("failed to write output")?;
+    if !held.is_empty() {
+        let mut reasons: BTreeMap<&str, usize> = BTreeMap::new();
+        for held in &held {
+            *reasons.entry(held.reason.as_str()).or_default() += 1;
+        }
+        let reasons: Vec<String> = reasons
+            .iter()
+            .map(|(reason, count)| format!("{count}: {reason}"))
+            .collect();
+        writeln!(out, "held back: {}", reasons.join("; ")).context("failed to write output")?;
+    }
     Ok(())
 }

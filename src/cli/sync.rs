@@ -12,6 +12,18 @@ use super::output::ProgressBar;
 use super::run::{WorkspaceArguments, open_forge, set_up, with_fleet};
 use crate::catalog::RepoName;
 use crate::fleet::sync::{self, Synced};
+use crate::store::{Lease, LeaseError, StateStore};
+
+/// Takes the migration's lease; another run holding it is exit code 3.
+pub(crate) fn lease(store: &dyn StateStore, migration: &str) -> Result<Lease, Failure> {
+    store.lease(migration).map_err(|error| match error {
+        LeaseError::Held { .. } => {
+            eprintln!("{error}");
+            Failure::Held
+        }
+        LeaseError::Store(error) => Failure::Input(error.into()),
+    })
+}
 
 #[derive(Debug, Args)]
 pub(crate) struct SyncArguments {
@@ -28,6 +40,7 @@ pub(crate) fn run(arguments: SyncArguments) -> Result<(), Failure> {
     let setup = set_up(&arguments.spec, &arguments.workspace.workspace)?;
     let forge = open_forge(&setup)?;
     let results = with_fleet(&setup, forge.as_ref(), |fleet, store| {
+        let _lease = lease(store, &fleet.spec.id)?;
         let progress = ProgressBar::with_unit("syncing", "pull requests");
         sync::sync(
             fleet,

@@ -12,13 +12,17 @@
 //! `Fleetmod-Migration: <id>`, and pull requests are always looked up by
 //! head branch before one is created.
 
+pub mod advance;
+pub mod automerge;
 pub mod body;
 pub mod change;
 pub mod consumers;
 mod crash;
+pub mod limits;
 mod prepare;
 mod publish;
 pub mod reviewers;
+pub mod rollout;
 pub mod sync;
 
 use std::collections::HashMap;
@@ -27,7 +31,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
 
+use self::advance::{Advanced, Position};
 pub use self::consumers::{Consumer, ConsumerList};
+use self::limits::Budget;
+use self::rollout::{Hold, Waves};
 use crate::catalog::{CatalogErrors, RepoName};
 use crate::engine::Scanner;
 use crate::forge::Forge;
@@ -35,7 +42,7 @@ use crate::git::CommitInfo;
 use crate::progress::Reporter;
 use crate::rule::Point;
 use crate::spec::Spec;
-use crate::store::{RepoRecord, RepoState, StateStore, StoreError};
+use crate::store::{LeaseError, RepoRecord, RepoState, StateStore, StoreError};
 
 /// fleetmod's folder of caches and state: mirrors, checkouts, the state
 /// store and (by default) the local forge.
@@ -126,6 +133,9 @@ pub enum Outcome {
     WouldChange { files: usize, review_items: usize },
     /// The run was interrupted before this repository.
     Interrupted,
+    /// The rollout holds it back: its wave, a limit, the schedule or a
+    /// pause. Nothing was pushed or opened.
+    HeldBack(Hold),
 }
 
 /// One repository's result.
@@ -138,9 +148,60 @@ pub struct RepoResult {
 }
 
 /// What a run did, sorted by repository.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct RunReport {
     pub repos: Vec<RepoResult>,
+    /// The rollout steps before the repositories: automerges, promotions,
+    /// drafts marked ready.
+    pub advanced: Advanced,
+    /// Where the rollout stood for the repositories.
+    pub position: Position,
+}
+
+impl RunReport {
+    /// Whether the run changed anything anyone can see.
+    pub fn made_progress(&self) -> bool {
+        self.repos.iter().any(|result| {
+            matches!(
+                result.outcome,
+                Outcome::Opened { .. } | Outcome::Updated { .. } | Outcome::Withdrawn { .. }
+            )
+        }) || self
+            .advanced
+            .merges
+            .iter()
+            .any(|merge| merge.result.is_ok())
+            || !self.advanced.promotions.is_empty()
+            || self
+                .advanced
+                .marked_ready
+                .iter()
+                .any(|(_, result)| result.is_ok())
+    }
+
+    /// Whether a limit, the schedule or a pause held a repository back.
+    pub fn held_by_limits(&self) -> bool {
+        self.repos
+            .iter()
+            .any(|result| matches!(&result.outcome, Outcome::HeldBack(hold) if hold.is_limit()))
+    }
+
+    /// Whether a repository or a rollout step failed.
+    pub fn has_failures(&self) -> bool {
+        self.repos
+            .iter()
+            .any(|result| matches!(result.outcome, Outcome::Failed { .. }))
+            || self
+                .advanced
+                .merges
+                .iter()
+                .any(|merge| merge.result.is_err())
+            || self
+                .advanced
+                .marked_ready
+                .iter()
+                .any(|(_, result)| result.is_err())
+    }
 }
 
 /// Why a run could not start or go on.
@@ -157,6 +218,12 @@ pub enum FleetError {
     UnknownRepo { repo: RepoName },
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Lease(#[from] LeaseError),
+    #[error(
+        "another run took over migration {migration} while this one stalled; stopped before {repo}"
+    )]
+    LeaseLost { migration: String, repo: RepoName },
 }
 
 /// Runs the migration over `consumers`.
@@ -182,20 +249,50 @@ pub fn run(
         .iter()
         .filter(|consumer| options.only.is_empty() || options.only.contains(&consumer.repo))
         .collect();
+    let selected_repos: Vec<RepoName> = selected
+        .iter()
+        .map(|consumer| consumer.repo.clone())
+        .collect();
+    let id = &fleet.spec.id;
+    // One run at a time acts on a migration's repositories.
+    let lease = if options.dry_run {
+        None
+    } else {
+        Some(store.lease(id)?)
+    };
     // What happened to the pull requests since the last run comes first:
     // a merge or close there is final, and the records below must know it.
     if !options.dry_run {
-        let only: Vec<RepoName> = selected
-            .iter()
-            .map(|consumer| consumer.repo.clone())
-            .collect();
-        sync::sync(fleet, store, &only, &crate::progress::Silent, interrupt)?;
+        sync::sync(
+            fleet,
+            store,
+            &selected_repos,
+            &crate::progress::Silent,
+            interrupt,
+        )?;
     }
     let mut stored: HashMap<RepoName, RepoRecord> = store
-        .records(&fleet.spec.id)?
+        .records(id)?
         .into_iter()
         .map(|record| (record.repo.clone(), record))
         .collect();
+    let everyone: Vec<RepoName> = consumers
+        .consumers
+        .iter()
+        .map(|consumer| consumer.repo.clone())
+        .collect();
+    let waves = rollout::assign(&fleet.spec.rollout, id, &everyone);
+    let (position, advanced) = if options.dry_run {
+        (advance::read_position(fleet, store)?, Advanced::default())
+    } else {
+        advance::advance(fleet, store, &mut stored, &selected_repos, &waves)?
+    };
+    let now = store.now_ms();
+    let budget = Budget::new(
+        &fleet.spec.rollout.limits,
+        stored.values(),
+        store.openings_since(id, now - limits::HOUR_MS)?,
+    );
     let previous: Vec<Option<RepoRecord>> = selected
         .iter()
         .map(|consumer| stored.remove(&consumer.repo))
@@ -205,15 +302,35 @@ pub fn run(
         .par_iter()
         .zip(previous.par_iter())
         .map(|(consumer, previous)| {
-            let prepared = (!interrupt.load(Ordering::Relaxed))
-                .then(|| prepare::prepare(fleet, consumer, previous.as_ref(), options));
+            let prepared =
+                (!interrupt.load(Ordering::Relaxed)).then(|| {
+                    match hold_before_prepare(fleet, &waves, &position, consumer, previous.as_ref())
+                    {
+                        Some(hold) => prepare::Prepared::Skip(Outcome::HeldBack(hold)),
+                        None => prepare::prepare(fleet, consumer, previous.as_ref(), options, now),
+                    }
+                });
             reporter.advance(1);
             prepared
         })
         .collect();
-    let mut report = RunReport::default();
+    let mut report = RunReport {
+        repos: Vec::new(),
+        advanced,
+        position,
+    };
     let crash = crash::CrashPoints::from_environment();
+    let mut steering = publish::Steering {
+        budget,
+        drafting: report.position.drafting,
+    };
     for ((consumer, previous), prepared) in selected.into_iter().zip(previous).zip(prepared) {
+        if lease.as_ref().is_some_and(|lease| lease.is_lost()) {
+            return Err(FleetError::LeaseLost {
+                migration: id.clone(),
+                repo: consumer.repo.clone(),
+            });
+        }
         let result = match prepared {
             Some(prepared) if !interrupt.load(Ordering::Relaxed) => {
                 let mut publisher = publish::Publisher {
@@ -221,6 +338,7 @@ pub fn run(
                     store: &mut *store,
                     crash: &crash,
                     dry_run: options.dry_run,
+                    steering: &mut steering,
                 };
                 publisher.publish(consumer, previous, prepared)?
             }
@@ -234,7 +352,51 @@ pub fn run(
         report.repos.push(result);
     }
     reporter.end();
+    if !options.dry_run {
+        let held: Vec<(RepoName, Option<String>)> = report
+            .repos
+            .iter()
+            .filter(|result| !matches!(result.outcome, Outcome::Interrupted))
+            .map(|result| {
+                let reason = match &result.outcome {
+                    Outcome::HeldBack(hold) => Some(hold.to_string()),
+                    _ => None,
+                };
+                (result.consumer.repo.clone(), reason)
+            })
+            .collect();
+        store.set_held(id, &held)?;
+    }
+    drop(lease);
     Ok(report)
+}
+
+/// What holds a repository back before any work on it: a pause or the
+/// schedule hold everything; a wave not reached yet holds repositories
+/// without a pull request (open ones are kept up to date).
+fn hold_before_prepare(
+    fleet: &Fleet<'_>,
+    waves: &Waves,
+    position: &Position,
+    consumer: &Consumer,
+    previous: Option<&RepoRecord>,
+) -> Option<Hold> {
+    if previous.is_some_and(|record| record.state.is_final()) {
+        return None;
+    }
+    if let Some(hold) = position.hold_all() {
+        return Some(hold);
+    }
+    if previous.is_some_and(limits::counts_as_open) {
+        return None;
+    }
+    match waves.wave_of(&consumer.repo) {
+        None => Some(Hold::NoWave),
+        Some(wave) if wave > position.wave => Some(Hold::Wave {
+            wave: fleet.spec.rollout.waves[wave].name.clone(),
+        }),
+        Some(_) => None,
+    }
 }
 
 /// Identifies a spec and its rule files (and this build of fleetmod): the

@@ -10,7 +10,7 @@ use super::publish::closed_by_fleetmod;
 use super::{Consumer, Fleet, Outcome, RunOptions, is_ours, mirror_path, reviewers};
 use crate::forge::{PullRequest, PullRequestState};
 use crate::git::{self, CommitInfo, Mirror};
-use crate::store::{RepoRecord, RepoState, time};
+use crate::store::{RepoRecord, RepoState};
 
 /// What phase one found.
 pub(super) enum Prepared {
@@ -53,13 +53,16 @@ fn failed(stage: &'static str) -> impl FnOnce(String) -> Prepared {
     move |error| Prepared::Failed { stage, error }
 }
 
+/// Prepares one repository; `now` (Unix milliseconds) decides whether a
+/// failed repository's backoff is over.
 pub(super) fn prepare(
     fleet: &Fleet<'_>,
     consumer: &Consumer,
     previous: Option<&RepoRecord>,
     options: &RunOptions,
+    now: i64,
 ) -> Prepared {
-    match prepare_stages(fleet, consumer, previous, options) {
+    match prepare_stages(fleet, consumer, previous, options, now) {
         Ok(prepared) | Err(prepared) => prepared,
     }
 }
@@ -69,6 +72,7 @@ fn prepare_stages(
     consumer: &Consumer,
     previous: Option<&RepoRecord>,
     options: &RunOptions,
+    now: i64,
 ) -> Result<Prepared, Prepared> {
     let repo = &consumer.repo;
     let branch = &fleet.spec.pull_request.branch;
@@ -77,7 +81,7 @@ fn prepare_stages(
             return Ok(Prepared::Skip(Outcome::Finished(previous.state)));
         }
         if let (RepoState::Failed, Some(until)) = (previous.state, previous.retry_after)
-            && until > time::now_ms()
+            && until > now
             && !options.retry_failed
         {
             return Ok(Prepared::Skip(Outcome::Waiting { until }));

@@ -8,12 +8,13 @@
 use git2::Oid;
 
 use super::crash::CrashPoints;
+use super::limits::Budget;
 use super::prepare::{Prepared, Ready};
 use super::{Consumer, Fleet, FleetError, Outcome, RepoResult, is_ours};
 use crate::catalog::RepoName;
 use crate::forge::{NewPullRequest, PullRequest};
 use crate::git::{self, Mirror};
-use crate::store::{RepoRecord, RepoState, StateStore, time};
+use crate::store::{RepoRecord, RepoState, StateStore};
 
 /// The first retry waits this long; each further failure doubles it.
 const FIRST_BACKOFF_MS: i64 = 5 * 60 * 1000;
@@ -25,6 +26,15 @@ pub(super) struct Publisher<'a, 'f> {
     pub(super) store: &'a mut dyn StateStore,
     pub(super) crash: &'a CrashPoints,
     pub(super) dry_run: bool,
+    pub(super) steering: &'a mut Steering,
+}
+
+/// What the rollout decides for new pull requests during a run.
+pub(super) struct Steering {
+    /// The fleet-wide limits left.
+    pub(super) budget: Budget,
+    /// Whether new pull requests open as drafts (an early wave).
+    pub(super) drafting: bool,
 }
 
 /// How long to wait before retry number `attempts` (1-based).
@@ -34,6 +44,12 @@ pub(super) fn backoff(attempts: u32) -> i64 {
 }
 
 impl Publisher<'_, '_> {
+    /// Whether pull requests are drafts now: always (`pull_request.draft`)
+    /// or until `draft_until_wave` is reached.
+    fn draft(&self) -> bool {
+        self.fleet.spec.pull_request.draft || self.steering.drafting
+    }
+
     fn save(&mut self, record: &mut RepoRecord, detail: &str) -> Result<(), FleetError> {
         self.store.save(record, detail)?;
         self.crash.pass("event");
@@ -74,7 +90,8 @@ impl Publisher<'_, '_> {
             Prepared::Failed { stage, error } => self.fail(&mut record, stage, error)?,
             Prepared::Ready(ready) => self.publish_ready(consumer, &mut record, *ready)?,
         };
-        let saved = previous.is_some() || !self.dry_run && !matches!(outcome, Outcome::Interrupted);
+        let saved = previous.is_some()
+            || !self.dry_run && !matches!(outcome, Outcome::Interrupted | Outcome::HeldBack(_));
         Ok(RepoResult {
             consumer: consumer.clone(),
             outcome,
@@ -91,7 +108,7 @@ impl Publisher<'_, '_> {
         if !self.dry_run {
             record.state = RepoState::Failed;
             record.attempts += 1;
-            record.retry_after = Some(time::now_ms() + backoff(record.attempts));
+            record.retry_after = Some(self.store.now_ms() + backoff(record.attempts));
             record.failed_stage = Some(stage.to_owned());
             record.last_error = Some(error.clone());
             let detail = format!("{stage} failed (attempt {}): {error}", record.attempts);
@@ -164,6 +181,17 @@ impl Publisher<'_, '_> {
                 review_items: change.change.review.len(),
             });
         }
+        // A new pull request must fit the fleet-wide limits. The opening is
+        // recorded before anything is pushed; a branch pushed by a run that
+        // crashed was counted then.
+        if ready.pull.is_none() && record.state != RepoState::Pushed {
+            let now = self.store.now_ms();
+            if let Err(hold) = self.steering.budget.check(&consumer.owners, now) {
+                return Ok(Outcome::HeldBack(hold));
+            }
+            self.store.record_opening(&fleet.spec.id, &consumer.repo)?;
+            self.steering.budget.take(&consumer.owners, now);
+        }
         record.state = RepoState::Cloned;
         let detail = format!(
             "checked out {} at {}",
@@ -232,7 +260,7 @@ impl Publisher<'_, '_> {
                         return self.fail(record, "pull-request", error.to_string());
                     }
                 }
-                let make_ready = pull.draft && !settings.draft;
+                let make_ready = pull.draft && !self.draft();
                 if make_ready && let Err(error) = fleet.forge.mark_ready(&consumer.repo, number) {
                     return self.fail(record, "pull-request", error.to_string());
                 }
@@ -257,7 +285,7 @@ impl Publisher<'_, '_> {
                     labels: &settings.labels,
                     reviewers: &change.reviewers,
                     assignees: &fleet.spec.forge.assignees,
-                    draft: settings.draft,
+                    draft: self.draft(),
                 };
                 let pull = match fleet.forge.create_pull_request(&consumer.repo, &request) {
                     Ok(pull) => pull,
@@ -276,6 +304,8 @@ impl Publisher<'_, '_> {
         record.state = RepoState::PrOpen;
         record.pull_request = Some(pull.number);
         record.pull_request_url = Some(pull.url);
+        // A draft stays one while drafting; otherwise it was marked ready.
+        record.draft = pull.draft && self.draft();
         self.save(record, &detail)?;
         Ok(outcome)
     }

@@ -123,6 +123,17 @@ fn apply(record: &mut RepoRecord, status: &PullRequestStatus) -> Option<String> 
         record.review = Some(status.review);
         changes.push(format!("review {}", status.review));
     }
+    if record.draft != status.draft {
+        record.draft = status.draft;
+        changes.push(
+            if status.draft {
+                "draft"
+            } else {
+                "ready for review"
+            }
+            .to_owned(),
+        );
+    }
     if record.mergeable != status.mergeable {
         record.mergeable = status.mergeable;
         changes.push(match status.mergeable {
@@ -145,6 +156,8 @@ mod tests {
             mergeable: Some(true),
             checks,
             review: ReviewDecision::ReviewRequired,
+            draft: false,
+            head_sha: None,
         }
     }
 

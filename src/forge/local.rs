@@ -9,7 +9,7 @@
 mod import;
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, params};
@@ -20,9 +20,12 @@ use super::{
     RepositoryInfo,
 };
 use crate::catalog::RepoName;
-use crate::store::{Checks, ReviewDecision, time};
+use crate::spec::MergeMethod;
+use crate::store::time::{Clock, SystemClock};
+use crate::store::{Checks, ReviewDecision};
 
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
 CREATE TABLE repositories (
     repo TEXT PRIMARY KEY,
     archived INTEGER NOT NULL DEFAULT 0
@@ -50,12 +53,18 @@ CREATE TABLE comments (
     body TEXT NOT NULL,
     created_at INTEGER NOT NULL
 );
-"];
+",
+    "
+ALTER TABLE pull_requests ADD COLUMN checks TEXT NOT NULL DEFAULT 'none';
+ALTER TABLE pull_requests ADD COLUMN review TEXT NOT NULL DEFAULT 'review-required';
+",
+];
 
 /// The local forge.
 pub struct LocalForge {
     root: PathBuf,
     connection: Mutex<Connection>,
+    clock: Arc<dyn Clock>,
 }
 
 fn failed(action: &str) -> impl FnOnce(rusqlite::Error) -> ForgeError + use<> {
@@ -98,7 +107,14 @@ impl LocalForge {
         Ok(LocalForge {
             root: root.to_path_buf(),
             connection: Mutex::new(connection),
+            clock: Arc::new(SystemClock),
         })
+    }
+
+    /// Stamps pull requests and comments with `clock` (a simulation's).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> LocalForge {
+        self.clock = clock;
+        self
     }
 
     /// The bare repository of `repo`.
@@ -185,28 +201,110 @@ impl LocalForge {
         Ok(pulls)
     }
 
-    /// Merges an open pull request into its base branch.
-    pub fn merge(&self, repo: &RepoName, number: u64) -> Result<PullRequest, ForgeError> {
+    /// Merges an open pull request into its base branch with `method`,
+    /// provided its head is still `expected_head` (when given).
+    pub fn merge_pull_request(
+        &self,
+        repo: &RepoName,
+        number: u64,
+        method: MergeMethod,
+        expected_head: Option<&str>,
+    ) -> Result<PullRequest, ForgeError> {
         let pull = self.pull_request(repo, number)?;
+        let action = || format!("merge {repo}#{number}");
         if pull.state != PullRequestState::Open {
             return Err(ForgeError::Failed {
-                action: format!("merge {repo}#{number}"),
+                action: action(),
                 message: format!("it is {}", pull.state.as_str()),
             });
         }
+        let expected = expected_head
+            .map(|sha| {
+                git2::Oid::from_str(sha).map_err(|_| ForgeError::Failed {
+                    action: action(),
+                    message: format!("`{sha}` is not a commit id"),
+                })
+            })
+            .transpose()?;
+        let style = match method {
+            MergeMethod::Merge => crate::git::MergeStyle::Merge,
+            MergeMethod::Squash => crate::git::MergeStyle::Squash,
+            MergeMethod::Rebase => crate::git::MergeStyle::Rebase,
+        };
         crate::git::merge_branch(
             &self.repository_path(repo),
             &pull.base,
             &pull.head,
+            style,
+            expected,
             ("Local forge", "forge@localhost"),
             &format!(
                 "Merge pull request #{number} from {}\n\n{}",
                 pull.head, pull.title
             ),
         )
-        .map_err(git_failed(format!("merge {repo}#{number}")))?;
+        .map_err(git_failed(action()))?;
         self.set_state(repo, number, PullRequestState::Merged)?;
         self.pull_request(repo, number)
+    }
+
+    /// Sets a pull request's combined checks, as a CI system would.
+    pub fn set_checks(
+        &self,
+        repo: &RepoName,
+        number: u64,
+        checks: Checks,
+    ) -> Result<(), ForgeError> {
+        self.set_column(repo, number, "checks", checks.as_str())
+    }
+
+    /// Sets a pull request's review decision, as reviewers would.
+    pub fn set_review(
+        &self,
+        repo: &RepoName,
+        number: u64,
+        review: ReviewDecision,
+    ) -> Result<(), ForgeError> {
+        self.set_column(repo, number, "review", review.as_str())
+    }
+
+    fn set_column(
+        &self,
+        repo: &RepoName,
+        number: u64,
+        column: &str,
+        value: &str,
+    ) -> Result<(), ForgeError> {
+        let changed = self
+            .lock()
+            .execute(
+                &format!(
+                    "UPDATE pull_requests SET {column} = ?3, updated_at = ?4 WHERE repo = ?1 AND number = ?2"
+                ),
+                params![repo.to_string(), number as i64, value, self.clock.now_ms()],
+            )
+            .map_err(failed("update a pull request"))?;
+        found_one(changed, repo, number)
+    }
+
+    /// A pull request's checks, review decision and when it was opened.
+    fn facts(&self, repo: &RepoName, number: u64) -> Result<(Checks, ReviewDecision), ForgeError> {
+        let (checks, review): (String, String) = self
+            .lock()
+            .query_row(
+                "SELECT checks, review FROM pull_requests WHERE repo = ?1 AND number = ?2",
+                params![repo.to_string(), number as i64],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .map_err(failed("read a pull request"))?;
+        let corrupt = |message: String| ForgeError::Failed {
+            action: "read a pull request".to_owned(),
+            message,
+        };
+        Ok((
+            checks.parse().map_err(corrupt)?,
+            review.parse().map_err(corrupt)?,
+        ))
     }
 
     fn set_state(
@@ -219,7 +317,7 @@ impl LocalForge {
             .lock()
             .execute(
                 "UPDATE pull_requests SET state = ?3, updated_at = ?4 WHERE repo = ?1 AND number = ?2",
-                params![repo.to_string(), number as i64, state.as_str(), time::now_ms()],
+                params![repo.to_string(), number as i64, state.as_str(), self.clock.now_ms()],
             )
             .map_err(failed("update a pull request"))?;
         found_one(changed, repo, number)
@@ -237,7 +335,7 @@ impl LocalForge {
         self.lock()
             .execute(
                 "INSERT INTO comments (repo, number, author, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![repo.to_string(), number as i64, author, body, time::now_ms()],
+                params![repo.to_string(), number as i64, author, body, self.clock.now_ms()],
             )
             .map(drop)
             .map_err(failed("comment on a pull request"))
@@ -447,7 +545,7 @@ impl Forge for LocalForge {
                     |row| row.get(0),
                 )
                 .map_err(failed("open a pull request"))?;
-            let now = time::now_ms();
+            let now = self.clock.now_ms();
             transaction
                 .execute(
                     "INSERT INTO pull_requests (repo, number, head, base, title, body, labels, \
@@ -494,7 +592,7 @@ impl Forge for LocalForge {
                     title,
                     body,
                     serde_json::to_string(labels).unwrap_or_default(),
-                    time::now_ms()
+                    self.clock.now_ms()
                 ],
             )
             .map_err(failed("update a pull request"))?;
@@ -514,20 +612,41 @@ impl Forge for LocalForge {
             .lock()
             .execute(
                 "UPDATE pull_requests SET draft = 0, updated_at = ?3 WHERE repo = ?1 AND number = ?2",
-                params![repo.to_string(), number as i64, time::now_ms()],
+                params![repo.to_string(), number as i64, self.clock.now_ms()],
             )
             .map_err(failed("update a pull request"))?;
         found_one(changed, repo, number)
     }
 
-    /// The local forge runs no checks and takes no reviews, and does not
-    /// work out mergeability ahead of a merge.
+    fn merge(
+        &self,
+        repo: &RepoName,
+        number: u64,
+        method: MergeMethod,
+        expected_head: &str,
+    ) -> Result<(), ForgeError> {
+        self.merge_pull_request(repo, number, method, Some(expected_head))
+            .map(drop)
+    }
+
+    /// Checks and reviews are what [`LocalForge::set_checks`] and
+    /// [`LocalForge::set_review`] set (none and review-required until
+    /// then); the local forge does not work out mergeability ahead of a
+    /// merge.
     fn status(&self, repo: &RepoName, number: u64) -> Result<PullRequestStatus, ForgeError> {
+        let pull = self.pull_request(repo, number)?;
+        let (checks, review) = self.facts(repo, number)?;
+        let head_sha = crate::git::Mirror::open_or_create(&self.repository_path(repo))
+            .map_err(git_failed(format!("open {repo}")))?
+            .branch_head(&pull.head)
+            .map(|head| head.to_string());
         Ok(PullRequestStatus {
-            state: self.pull_request(repo, number)?.state,
+            state: pull.state,
             mergeable: None,
-            checks: Checks::None,
-            review: ReviewDecision::ReviewRequired,
+            checks,
+            review,
+            draft: pull.draft,
+            head_sha,
         })
     }
 }

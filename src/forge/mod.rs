@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use crate::catalog::RepoName;
 use crate::git::Credentials;
+use crate::spec::MergeMethod;
 use crate::store::{Checks, ReviewDecision};
 
 /// What the pre-flight check needs to know about a repository.
@@ -86,6 +87,9 @@ pub struct PullRequestStatus {
     /// The head's check runs and commit statuses, combined.
     pub checks: Checks,
     pub review: ReviewDecision,
+    pub draft: bool,
+    /// The head branch's commit.
+    pub head_sha: Option<String>,
 }
 
 /// What a new pull request holds.
@@ -148,6 +152,15 @@ pub trait Forge: Send + Sync {
     fn close_pull_request(&self, repo: &RepoName, number: u64) -> Result<(), ForgeError>;
     /// Marks a draft pull request ready for review.
     fn mark_ready(&self, repo: &RepoName, number: u64) -> Result<(), ForgeError>;
+    /// Merges a pull request, provided its head is still `expected_head`
+    /// (the forge checks this atomically with the merge).
+    fn merge(
+        &self,
+        repo: &RepoName,
+        number: u64,
+        method: MergeMethod,
+        expected_head: &str,
+    ) -> Result<(), ForgeError>;
     /// A pull request's state, mergeability, checks and reviews.
     fn status(&self, repo: &RepoName, number: u64) -> Result<PullRequestStatus, ForgeError>;
     /// What git needs to fetch from and push to the clone URLs.

@@ -74,13 +74,26 @@ fn tree_of_folder(repository: &Repository, folder: &Path) -> Result<Oid, GitErro
         .map_err(git(|| format!("write the tree of {}", folder.display())))
 }
 
-/// Merges branch `head` into branch `base` of the bare repository `bare`:
-/// a fast-forward when possible, else a merge commit. Conflicts are an
-/// error and change nothing. Returns the new head of `base`.
+/// How [`merge_branch`] merges.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MergeStyle {
+    /// A fast-forward when possible, else a merge commit.
+    Merge,
+    /// One new commit on `base` with the merged tree.
+    Squash,
+    /// `head`'s commits replayed on `base`, keeping their authors.
+    Rebase,
+}
+
+/// Merges branch `head` into branch `base` of the bare repository `bare`,
+/// provided `head` is still at `expected_head` (when given). Conflicts are
+/// an error and change nothing. Returns the new head of `base`.
 pub fn merge_branch(
     bare: &Path,
     base: &str,
     head: &str,
+    style: MergeStyle,
+    expected_head: Option<Oid>,
     author: (&str, &str),
     message: &str,
 ) -> Result<Oid, GitError> {
@@ -93,37 +106,119 @@ pub fn merge_branch(
             .map_err(git(|| format!("find branch {branch}")))
     };
     let (base_commit, head_commit) = (commit_of(base)?, commit_of(head)?);
-    let base_ref = format!("refs/heads/{base}");
+    let rejected = |message: String| GitError::Rejected {
+        branch: base.to_owned(),
+        url: bare.display().to_string(),
+        message,
+    };
+    if let Some(expected) = expected_head
+        && head_commit.id() != expected
+    {
+        return Err(rejected(format!(
+            "{head} is at {}, not the expected {}",
+            super::short(Some(head_commit.id())),
+            super::short(Some(expected))
+        )));
+    }
     let descends = repository
         .graph_descendant_of(head_commit.id(), base_commit.id())
         .map_err(git(|| "compare the branches".to_owned()))?;
-    let merged = if descends {
-        head_commit.id()
-    } else {
+    let merged_tree = || {
+        if descends {
+            return head_commit
+                .tree()
+                .map_err(git(|| format!("read the tree of {head}")));
+        }
         let mut index = repository
             .merge_commits(&base_commit, &head_commit, None)
             .map_err(git(|| format!("merge {head} into {base}")))?;
         if index.has_conflicts() {
-            return Err(GitError::Rejected {
-                branch: base.to_owned(),
-                url: bare.display().to_string(),
-                message: format!("{head} conflicts with {base}"),
-            });
+            return Err(rejected(format!("{head} conflicts with {base}")));
         }
-        let tree = index
+        index
             .write_tree_to(&repository)
             .and_then(|tree| repository.find_tree(tree))
-            .map_err(git(|| "write the merged tree".to_owned()))?;
-        commit_tree(
+            .map_err(git(|| "write the merged tree".to_owned()))
+    };
+    let merged = match style {
+        MergeStyle::Merge if descends => head_commit.id(),
+        MergeStyle::Merge => commit_tree(
             &repository,
-            &tree,
+            &merged_tree()?,
             &[&base_commit, &head_commit],
             author,
             message,
-        )?
+        )?,
+        MergeStyle::Squash => commit_tree(
+            &repository,
+            &merged_tree()?,
+            &[&base_commit],
+            author,
+            message,
+        )?,
+        MergeStyle::Rebase => rebase(&repository, &base_commit, &head_commit, &rejected)?,
     };
     repository
-        .reference(&base_ref, merged, true, "fleetmod forge: merge")
+        .reference(
+            &format!("refs/heads/{base}"),
+            merged,
+            true,
+            "fleetmod forge: merge",
+        )
         .map_err(git(|| format!("move {base}")))?;
     Ok(merged)
+}
+
+/// Replays the commits of `head` that `base` lacks onto `base`, oldest
+/// first, keeping each commit's author and message.
+fn rebase(
+    repository: &Repository,
+    base: &git2::Commit<'_>,
+    head: &git2::Commit<'_>,
+    rejected: &dyn Fn(String) -> GitError,
+) -> Result<Oid, GitError> {
+    let mut walk = repository
+        .revwalk()
+        .map_err(git(|| "list the commits to rebase".to_owned()))?;
+    walk.push(head.id())
+        .and_then(|()| walk.hide(base.id()))
+        .and_then(|()| walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE))
+        .map_err(git(|| "list the commits to rebase".to_owned()))?;
+    let mut onto = base.clone();
+    for id in walk {
+        let commit = id
+            .and_then(|id| repository.find_commit(id))
+            .map_err(git(|| "read a commit to rebase".to_owned()))?;
+        if commit.parent_count() > 1 {
+            continue;
+        }
+        let mut index = repository
+            .cherrypick_commit(&commit, &onto, 0, None)
+            .map_err(git(|| format!("replay {}", commit.id())))?;
+        if index.has_conflicts() {
+            return Err(rejected(format!("{} conflicts with the base", commit.id())));
+        }
+        let tree = index
+            .write_tree_to(repository)
+            .and_then(|tree| repository.find_tree(tree))
+            .map_err(git(|| "write a rebased tree".to_owned()))?;
+        let committer = repository
+            .signature()
+            .or_else(|_| Signature::now("Local forge", "forge@localhost"))
+            .map_err(git(|| "make the committer".to_owned()))?;
+        let id = repository
+            .commit(
+                None,
+                &commit.author(),
+                &committer,
+                commit.message().unwrap_or_default(),
+                &tree,
+                &[&onto],
+            )
+            .map_err(git(|| "write a rebased commit".to_owned()))?;
+        onto = repository
+            .find_commit(id)
+            .map_err(git(|| "read a rebased commit".to_owned()))?;
+    }
+    Ok(onto.id())
 }

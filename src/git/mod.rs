@@ -17,7 +17,7 @@ use git2::{
     RepositoryInitOptions, Signature, TreeWalkMode, TreeWalkResult,
 };
 
-pub use self::import::{import_folder, merge_branch};
+pub use self::import::{MergeStyle, import_folder, merge_branch};
 
 /// The trailer that marks fleetmod's commits: `Fleetmod-Migration: <id>`.
 pub const TRAILER: &str = "Fleetmod-Migration";

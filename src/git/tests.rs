@@ -77,7 +77,21 @@ fn mirror_checkout_commit_and_leased_push() {
     );
 
     // Merging fast-forwards main; deleting the branch needs the lease too.
-    let merged = merge_branch(&remote, "main", "fleetmod/demo", AUTHOR, "Merge").unwrap();
+    // A merge guarded on a head the branch is not at changes nothing.
+    let guarded = |expected| {
+        merge_branch(
+            &remote,
+            "main",
+            "fleetmod/demo",
+            MergeStyle::Merge,
+            Some(expected),
+            AUTHOR,
+            "Merge",
+        )
+    };
+    let error = guarded(first).unwrap_err();
+    assert!(error.to_string().contains("not the expected"), "{error}");
+    let merged = guarded(changed).unwrap();
     assert_eq!(merged, changed);
     assert!(
         mirror

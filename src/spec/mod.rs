@@ -13,7 +13,9 @@ pub mod fleet;
 pub mod forge;
 pub mod plan;
 mod raw;
+pub mod rollout;
 mod rule_files;
+pub mod schedule;
 pub mod table;
 pub mod template;
 
@@ -28,6 +30,10 @@ pub use self::forge::{
     ForgeKind, ForgeSettings, GitHubAuth, GitHubSettings, RequestLimits, Reviewers,
 };
 use self::raw::{RawDataset, RawSpec};
+pub use self::rollout::{
+    Automerge, Limits, MergeCondition, MergeMethod, PromoteWhen, RolloutSettings, Wave, WaveMembers,
+};
+pub use self::schedule::Schedule;
 pub use self::table::{TableName, is_identifier};
 use crate::rule::Point;
 use crate::rule::load::yaml_error;
@@ -48,6 +54,7 @@ pub struct Spec {
     pub forge: ForgeSettings,
     pub pull_request: PullRequestSettings,
     pub commit: CommitSettings,
+    pub rollout: RolloutSettings,
 }
 
 /// What changed in the dataset.
@@ -142,6 +149,7 @@ impl Spec {
             &mut problems,
         );
         let commit = fleet::commit(raw.commit.as_ref(), text, &mut problems);
+        let rollout = rollout::rollout(raw.rollout.as_ref(), pull_request.draft, &mut problems);
         let (Some(id), Some(dataset)) = (id, dataset) else {
             return Err(SpecErrors(problems.errors));
         };
@@ -166,6 +174,7 @@ impl Spec {
             forge,
             pull_request,
             commit,
+            rollout,
         })
     }
 }

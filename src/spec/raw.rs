@@ -25,6 +25,63 @@ pub(crate) struct RawSpec {
     pub(crate) forge: Option<Spanned<RawForge>>,
     pub(crate) pull_request: Option<Spanned<RawPullRequest>>,
     pub(crate) commit: Option<Spanned<RawCommit>>,
+    pub(crate) rollout: Option<Spanned<RawRollout>>,
+}
+
+/// The `rollout:` section.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRollout {
+    pub(crate) waves: Option<Spanned<Vec<Spanned<RawWave>>>>,
+    pub(crate) promote_when: Option<Spanned<RawPromoteWhen>>,
+    pub(crate) limits: Option<Spanned<RawLimits>>,
+    pub(crate) schedule: Option<Spanned<RawSchedule>>,
+    pub(crate) draft_until_wave: Option<Spanned<String>>,
+    pub(crate) automerge: Option<Spanned<RawAutomerge>>,
+}
+
+/// One of `rollout.waves`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawWave {
+    pub(crate) name: Option<Spanned<String>>,
+    pub(crate) repos: Option<Vec<Spanned<String>>>,
+    pub(crate) count: Option<Spanned<u32>>,
+    pub(crate) percent: Option<Spanned<f64>>,
+}
+
+/// `rollout.promote_when`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPromoteWhen {
+    pub(crate) merged_ratio: Option<Spanned<f64>>,
+    pub(crate) max_failed_checks_ratio: Option<Spanned<f64>>,
+    pub(crate) min_wave_age: Option<Spanned<String>>,
+}
+
+/// `rollout.limits`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLimits {
+    pub(crate) max_open_prs: Option<Spanned<u32>>,
+    pub(crate) prs_per_hour: Option<Spanned<u32>>,
+    pub(crate) max_open_prs_per_owner: Option<Spanned<u32>>,
+}
+
+/// `rollout.schedule`: one window or a list.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum RawSchedule {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// `rollout.automerge`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAutomerge {
+    pub(crate) when: Option<Vec<Spanned<String>>>,
+    pub(crate) method: Option<Spanned<String>>,
 }
 
 /// The `consumers:` section.

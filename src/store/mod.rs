@@ -8,7 +8,9 @@
 //! a shared, server-backed store can replace the embedded SQLite one
 //! ([`SqliteStore`]) for runs on several machines.
 
+pub mod lease;
 pub mod rate;
+pub mod rollout;
 pub(crate) mod sqlite;
 pub mod time;
 
@@ -17,7 +19,9 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
+pub use self::lease::{Lease, LeaseError};
 pub use self::rate::RateLedger;
+pub use self::rollout::{Held, RolloutAction, RolloutChange, RolloutEvent, RolloutState};
 pub use self::sqlite::SqliteStore;
 use crate::catalog::RepoName;
 
@@ -126,6 +130,8 @@ pub struct RepoRecord {
     pub checks: Option<Checks>,
     /// From the last sync: the review decision.
     pub review: Option<ReviewDecision>,
+    /// Whether the pull request is a draft.
+    pub draft: bool,
     /// Unix milliseconds of the last save.
     pub updated_at: i64,
 }
@@ -162,13 +168,13 @@ macro_rules! text_enum {
             }
         }
 
-        impl fmt::Display for $type {
-            fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl std::fmt::Display for $type {
+            fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 formatter.write_str(self.as_str())
             }
         }
 
-        impl FromStr for $type {
+        impl std::str::FromStr for $type {
             type Err = String;
 
             fn from_str(text: &str) -> Result<Self, Self::Err> {
@@ -180,6 +186,8 @@ macro_rules! text_enum {
         }
     };
 }
+
+pub(crate) use text_enum;
 
 text_enum!(Checks {
     None => "none",
@@ -222,6 +230,7 @@ impl RepoRecord {
             mergeable: None,
             checks: None,
             review: None,
+            draft: false,
             updated_at: 0,
         }
     }
@@ -275,4 +284,35 @@ pub trait StateStore: Send {
     fn update_facts(&mut self, record: &RepoRecord) -> Result<(), StoreError>;
     /// A migration's events, oldest first.
     fn events(&self, migration: &str) -> Result<Vec<Event>, StoreError>;
+    /// Now, by the store's clock (Unix milliseconds).
+    fn now_ms(&self) -> i64;
+    /// Takes the migration's lease: no other process acts on its
+    /// repositories while it is held.
+    fn lease(&self, migration: &str) -> Result<Lease, LeaseError>;
+    /// The migration's rollout (`None` before its first run).
+    fn rollout(&self, migration: &str) -> Result<Option<RolloutState>, StoreError>;
+    /// Applies a rollout change with its event, atomically; `false` when it
+    /// did not apply (already started, promoted from elsewhere, already
+    /// paused).
+    fn change_rollout(
+        &mut self,
+        migration: &str,
+        change: RolloutChange,
+        detail: &str,
+    ) -> Result<bool, StoreError>;
+    /// The migration's rollout events, oldest first.
+    fn rollout_events(&self, migration: &str) -> Result<Vec<RolloutEvent>, StoreError>;
+    /// Records that a pull request is about to be opened (before it is, so
+    /// a crash can only over-count).
+    fn record_opening(&mut self, migration: &str, repo: &RepoName) -> Result<(), StoreError>;
+    /// When pull requests were opened since `since`, oldest first.
+    fn openings_since(&self, migration: &str, since: i64) -> Result<Vec<i64>, StoreError>;
+    /// Records (`Some`) or clears (`None`) what holds each repository back.
+    fn set_held(
+        &mut self,
+        migration: &str,
+        repos: &[(RepoName, Option<String>)],
+    ) -> Result<(), StoreError>;
+    /// What holds repositories back, sorted by repository.
+    fn held(&self, migration: &str) -> Result<Vec<Held>, StoreError>;
 }

@@ -9,7 +9,13 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::{Event, RepoRecord, RepoState, StateStore, StoreError, time};
+use std::sync::Arc;
+
+use super::time::{Clock, SystemClock};
+use super::{
+    Event, Held, Lease, LeaseError, RepoRecord, RepoState, RolloutChange, RolloutEvent,
+    RolloutState, StateStore, StoreError,
+};
 use crate::catalog::RepoName;
 
 /// Schema migrations; entry `n` moves the schema from version `n` to `n + 1`.
@@ -66,17 +72,55 @@ CREATE TABLE mutations (
 );
 CREATE INDEX mutations_by_credential ON mutations (credential, at);
 ",
+    "
+ALTER TABLE repos ADD COLUMN draft INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE rollouts (
+    migration TEXT PRIMARY KEY,
+    wave INTEGER NOT NULL,
+    reached_at INTEGER NOT NULL,
+    paused INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE rollout_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    migration TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    action TEXT NOT NULL,
+    wave INTEGER NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE TABLE openings (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    migration TEXT NOT NULL,
+    repo TEXT NOT NULL,
+    at INTEGER NOT NULL
+);
+CREATE INDEX openings_by_migration ON openings (migration, at);
+CREATE TABLE held (
+    migration TEXT NOT NULL,
+    repo TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    since INTEGER NOT NULL,
+    PRIMARY KEY (migration, repo)
+);
+CREATE TABLE leases (
+    migration TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    acquired_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+",
 ];
 
 /// A state store in a SQLite file.
 pub struct SqliteStore {
-    connection: Connection,
-    path: PathBuf,
+    pub(super) connection: Connection,
+    pub(super) path: PathBuf,
+    pub(super) clock: Arc<dyn Clock>,
 }
 
 const COLUMNS: &str = "migration, repo, state, owners, default_branch, base_sha, rules_hash, \
     pushed_sha, branch_head, pull_request, pull_request_url, files_changed, review_items, failed_stage, \
-    last_error, attempts, retry_after, updated_at, mergeable, checks, review";
+    last_error, attempts, retry_after, updated_at, mergeable, checks, review, draft";
 
 impl SqliteStore {
     /// Opens (or creates) the store at `path`, bringing its schema up to date.
@@ -84,24 +128,40 @@ impl SqliteStore {
         Ok(SqliteStore {
             connection: connect(path)?,
             path: path.to_path_buf(),
+            clock: Arc::new(SystemClock),
         })
     }
 
-    fn error(&self, action: &str) -> impl FnOnce(rusqlite::Error) -> StoreError + use<> {
-        let action = action.to_owned();
-        let path = self.path.display().to_string();
-        move |source| StoreError::Sqlite {
-            action,
-            path,
-            source,
-        }
+    /// Stamps records, events and rollout changes with `clock` instead of
+    /// the system's (a simulation's clock).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> SqliteStore {
+        self.clock = clock;
+        self
     }
 
-    fn corrupt(&self, message: String) -> StoreError {
+    pub(super) fn error(&self, action: &str) -> impl FnOnce(rusqlite::Error) -> StoreError + use<> {
+        failed(&self.path, action)
+    }
+
+    pub(super) fn corrupt(&self, message: String) -> StoreError {
         StoreError::Corrupt {
             path: self.path.display().to_string(),
             message,
         }
+    }
+}
+
+/// Turns a SQLite error into a store error: `action` on the store at `path`.
+pub(super) fn failed(
+    path: &Path,
+    action: &str,
+) -> impl FnOnce(rusqlite::Error) -> StoreError + use<> {
+    let action = action.to_owned();
+    let path = path.display().to_string();
+    move |source| StoreError::Sqlite {
+        action,
+        path,
+        source,
     }
 }
 
@@ -214,6 +274,7 @@ fn record_from_row(row: &Row<'_>) -> rusqlite::Result<Result<RepoRecord, String>
         mergeable: row.get(18)?,
         checks: None,
         review: None,
+        draft: row.get(21)?,
     };
     let checks: Option<String> = row.get(19)?;
     let review: Option<String> = row.get(20)?;
@@ -260,16 +321,9 @@ impl StateStore for SqliteStore {
     }
 
     fn save(&mut self, record: &mut RepoRecord, detail: &str) -> Result<(), StoreError> {
-        record.updated_at = time::now_ms();
-        let path = self.path.display().to_string();
-        let sqlite = |action: &'static str| {
-            let path = path.clone();
-            move |source| StoreError::Sqlite {
-                action: action.to_owned(),
-                path,
-                source,
-            }
-        };
+        record.updated_at = self.clock.now_ms();
+        let path = self.path.clone();
+        let sqlite = |action: &str| failed(&path, action);
         let transaction = self
             .connection
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -287,7 +341,7 @@ impl StateStore for SqliteStore {
             .execute(
                 &format!(
                     "INSERT OR REPLACE INTO repos ({COLUMNS}) VALUES \
-                     (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
+                     (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)"
                 ),
                 params![
                     record.migration,
@@ -311,6 +365,7 @@ impl StateStore for SqliteStore {
                     record.mergeable,
                     record.checks.map(|checks| checks.as_str()),
                     record.review.map(|review| review.as_str()),
+                    record.draft,
                 ],
             )
             .map_err(sqlite("save a repository"))?;
@@ -336,7 +391,7 @@ impl StateStore for SqliteStore {
     fn update_facts(&mut self, record: &RepoRecord) -> Result<(), StoreError> {
         self.connection
             .execute(
-                "UPDATE repos SET mergeable = ?3, checks = ?4, review = ?5 \
+                "UPDATE repos SET mergeable = ?3, checks = ?4, review = ?5, draft = ?6 \
                  WHERE migration = ?1 AND repo = ?2",
                 params![
                     record.migration,
@@ -344,10 +399,56 @@ impl StateStore for SqliteStore {
                     record.mergeable,
                     record.checks.map(|checks| checks.as_str()),
                     record.review.map(|review| review.as_str()),
+                    record.draft,
                 ],
             )
             .map_err(self.error("update a pull request's checks and reviews"))?;
         Ok(())
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    fn lease(&self, migration: &str) -> Result<Lease, LeaseError> {
+        Lease::acquire(&self.path, migration, Arc::clone(&self.clock))
+    }
+
+    fn rollout(&self, migration: &str) -> Result<Option<RolloutState>, StoreError> {
+        self.read_rollout(migration)
+    }
+
+    fn change_rollout(
+        &mut self,
+        migration: &str,
+        change: RolloutChange,
+        detail: &str,
+    ) -> Result<bool, StoreError> {
+        self.write_rollout(migration, change, detail)
+    }
+
+    fn rollout_events(&self, migration: &str) -> Result<Vec<RolloutEvent>, StoreError> {
+        self.read_rollout_events(migration)
+    }
+
+    fn record_opening(&mut self, migration: &str, repo: &RepoName) -> Result<(), StoreError> {
+        self.insert_opening(migration, repo)
+    }
+
+    fn openings_since(&self, migration: &str, since: i64) -> Result<Vec<i64>, StoreError> {
+        self.read_openings(migration, since)
+    }
+
+    fn set_held(
+        &mut self,
+        migration: &str,
+        repos: &[(RepoName, Option<String>)],
+    ) -> Result<(), StoreError> {
+        self.write_held(migration, repos)
+    }
+
+    fn held(&self, migration: &str) -> Result<Vec<Held>, StoreError> {
+        self.read_held(migration)
     }
 
     fn events(&self, migration: &str) -> Result<Vec<Event>, StoreError> {

@@ -90,6 +90,19 @@ impl Fleet {
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
 
+    /// `run` that must exit with `code` (1: a repository failed, 3: held back).
+    pub(crate) fn run_exiting(&self, code: i32, arguments: &[&str]) -> String {
+        let output = self.command("run").args(arguments).output().expect("runs");
+        assert_eq!(
+            output.status.code(),
+            Some(code),
+            "--- stdout\n{}\n--- stderr\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
     pub(crate) fn status(&self) -> Value {
         let output = self.command("status").arg("--json").output().expect("runs");
         assert_success(&output);

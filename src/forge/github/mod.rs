@@ -32,7 +32,7 @@ use self::governor::Governor;
 use super::{Forge, ForgeError, NewPullRequest, PullRequest, PullRequestStatus, RepositoryInfo};
 use crate::catalog::RepoName;
 use crate::git::Credentials;
-use crate::spec::{GitHubAuth, GitHubSettings};
+use crate::spec::{GitHubAuth, GitHubSettings, MergeMethod};
 use crate::store::RateLedger;
 use crate::store::time::Clock;
 
@@ -336,24 +336,6 @@ impl GitHubForge {
         }
         Ok(())
     }
-
-    /// Merges a pull request with `method` (`merge`, `squash` or
-    /// `rebase`), only if its head is still `sha`.
-    pub fn merge(
-        &self,
-        repo: &RepoName,
-        number: u64,
-        method: &str,
-        sha: &str,
-    ) -> Result<(), ForgeError> {
-        self.write(
-            Method::Put,
-            &format!("/repos/{repo}/pulls/{number}/merge"),
-            &json!({ "merge_method": method, "sha": sha }),
-            &format!("merge {repo}#{number}"),
-        )
-        .map(drop)
-    }
 }
 
 impl Forge for GitHubForge {
@@ -536,6 +518,24 @@ impl Forge for GitHubForge {
         }
     }
 
+    /// `PUT /pulls/{number}/merge` with the `sha` guard: GitHub refuses
+    /// (409) when the head moved.
+    fn merge(
+        &self,
+        repo: &RepoName,
+        number: u64,
+        method: MergeMethod,
+        expected_head: &str,
+    ) -> Result<(), ForgeError> {
+        self.write(
+            Method::Put,
+            &format!("/repos/{repo}/pulls/{number}/merge"),
+            &json!({ "merge_method": method.as_str(), "sha": expected_head }),
+            &format!("merge {repo}#{number}"),
+        )
+        .map(drop)
+    }
+
     fn status(&self, repo: &RepoName, number: u64) -> Result<PullRequestStatus, ForgeError> {
         let value = self.pull_value(repo, number)?;
         let pull = convert::pull_request(repo, &value)?;
@@ -576,6 +576,8 @@ impl Forge for GitHubForge {
             mergeable: value["mergeable"].as_bool(),
             checks: convert::checks(&runs, &combined),
             review: convert::review_decision(&reviews),
+            draft: pull.draft,
+            head_sha: (!sha.is_empty()).then_some(sha),
         })
     }
 

@@ -1,4 +1,5 @@
 use super::*;
+use crate::spec::MergeMethod;
 
 fn forge_with_repo() -> (tempfile::TempDir, LocalForge, RepoName) {
     let folder = tempfile::tempdir().unwrap();
@@ -84,9 +85,15 @@ fn pull_requests_open_once_per_head_and_merge() {
     );
     assert!(found.labels.is_empty());
 
-    let merged = forge.merge(&repo, 1).unwrap();
+    let merged = forge
+        .merge_pull_request(&repo, 1, MergeMethod::Merge, None)
+        .unwrap();
     assert_eq!(merged.state, PullRequestState::Merged);
-    assert!(forge.merge(&repo, 1).is_err());
+    assert!(
+        forge
+            .merge_pull_request(&repo, 1, MergeMethod::Merge, None)
+            .is_err()
+    );
     let heads =
         crate::git::remote_heads(&forge.repository(&repo).unwrap().clone_url, None).unwrap();
     assert_eq!(heads.branches["main"], heads.branches["feature"]);
