@@ -487,3 +487,99 @@ fn a_crash_while_withdrawing_a_pull_request_is_finished_by_the_rerun() {
     let again = example.run(&["--only", "acme/analytics"]);
     assert!(again.contains("up to date (no-change"), "{again}");
 }
+
+/// A weekday (as the schedule names it) two days from today in UTC, so a
+/// window on it is closed whenever the test runs.
+fn closed_day() -> &'static str {
+    let days = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        / 86_400;
+    // 1970-01-01 was a Thursday.
+    ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][((days + 2) % 7) as usize]
+}
+
+#[test]
+fn rollout_waves_limits_pause_and_schedule_from_the_command_line() {
+    let fleet = Fleet::generate(
+        6,
+        "rollout:\n  waves:\n    - {name: canary, repos: [acme/repo-000]}\n    - {name: all, percent: 100}\n  limits: {max_open_prs: 2}\n",
+    );
+    // The canary opens; the rest wait for their wave.
+    let output = fleet.run(&[]);
+    assert!(
+        output.contains("acme/repo-000  opened pull request #1"),
+        "{output}"
+    );
+    assert!(
+        output.contains("acme/repo-001  held back: waiting for wave all"),
+        "{output}"
+    );
+    let rollout = |arguments: &[&str]| {
+        let output = fleet
+            .command("rollout")
+            .args(arguments)
+            .output()
+            .expect("runs");
+        assert_success(&output);
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let status = rollout(&["status"]);
+    assert!(
+        status.contains("orders-v2: wave canary (1 of 2)"),
+        "{status}"
+    );
+    assert!(
+        status.contains("promotion to all: by hand only (no `promote_when`)"),
+        "{status}"
+    );
+    assert!(status.contains("limits: 1 open (max 2)"), "{status}");
+    let promoted = rollout(&["promote", "--reason", "canary looks good"]);
+    assert!(
+        promoted.contains("promoted by hand from wave canary to all: canary looks good"),
+        "{promoted}"
+    );
+    // The limit lets one more open; a run that can do nothing else exits 3.
+    let output = fleet.run(&[]);
+    assert!(
+        output.contains("acme/repo-001  opened pull request #1"),
+        "{output}"
+    );
+    assert!(
+        output.contains("acme/repo-002  held back: 2 pull requests are open (max_open_prs: 2)"),
+        "{output}"
+    );
+    let output = fleet.run_exiting(3, &[]);
+    assert!(
+        output.contains("held back: 2 pull requests are open"),
+        "{output}"
+    );
+    let table = fleet.command("status").output().unwrap();
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        table.contains("held back: 3: 2 pull requests are open (max_open_prs: 2)"),
+        "{table}"
+    );
+    // Paused: nothing moves, and the run says so with code 3.
+    rollout(&["pause", "--reason", "incident"]);
+    let output = fleet.run_exiting(3, &[]);
+    assert!(
+        output.contains("acme/repo-000  held back: the rollout is paused"),
+        "{output}"
+    );
+    rollout(&["resume"]);
+    // Outside the schedule: likewise.
+    let spec = std::fs::read_to_string(&fleet.spec).unwrap()
+        + &format!("  schedule: \"{} 10:00-11:00 UTC\"\n", closed_day());
+    std::fs::write(&fleet.spec, spec).unwrap();
+    let output = fleet.run_exiting(3, &[]);
+    assert!(
+        output.contains("held back: outside the schedule (opens "),
+        "{output}"
+    );
+    let history = rollout(&["status"]);
+    for line in ["start", "promote", "pause    paused: incident", "resume"] {
+        assert!(history.contains(line), "{line}: {history}");
+    }
+}

@@ -456,3 +456,59 @@ fn forge_check_reports_each_unreachable_repository() {
     assert!(stderr.contains("refused the token (401"), "{stderr}");
     assert!(!stderr.contains("wrong"), "{stderr}");
 }
+
+#[test]
+fn automerge_merges_through_github_only_at_the_pushed_head() {
+    let clock = Arc::new(ManualClock::new(1_800_000_000_000));
+    let simulator = simulator("", Some(clock.clone()));
+    let (folder, spec) = project(&simulator, 4, "  requests: {min_interval: 0s}\n");
+    let text = std::fs::read_to_string(&spec).unwrap()
+        + "rollout:\n  automerge: {when: [checks-green, approved], method: squash}\n";
+    std::fs::write(&spec, text).unwrap();
+    let workspace = folder.path().join("workspace");
+    assert!(run_in_process(&spec, &workspace, &clock).is_empty());
+    // CI passes and a reviewer approves everywhere; on repo-002 a person
+    // pushes after that; repo-003's checks are still running.
+    for (name, conclusion) in [
+        ("repo-000", Some("success")),
+        ("repo-001", Some("success")),
+        ("repo-002", Some("success")),
+        ("repo-003", None),
+    ] {
+        let head = simulator.pulls("acme", name)[0].head_sha.clone();
+        simulator.add_check_run("acme", name, &head, "ci", conclusion);
+        simulator.add_review("acme", name, 1, "alice", "APPROVED");
+    }
+    simulator.commit_files(
+        "acme",
+        "repo-002",
+        "fleetmod/orders-v2",
+        &[("NOTES.md", "by hand\n")],
+        "Tune by hand",
+    );
+    run_in_process(&spec, &workspace, &clock);
+    let merged = |name: &str| simulator.pulls("acme", name)[0].merged;
+    assert!(merged("repo-000") && merged("repo-001"));
+    assert!(
+        !merged("repo-002"),
+        "a head fleetmod did not push is never merged"
+    );
+    assert!(!merged("repo-003"), "checks still running");
+    let store = SqliteStore::open(&workspace.join("state.db")).unwrap();
+    let events = store.events("orders-v2").unwrap();
+    assert!(events.iter().any(|event| {
+        event.repo == "acme/repo-000"
+            && event.to == RepoState::Merged
+            && event
+                .detail
+                .starts_with("fleetmod merged pull request #1 (squash)")
+    }));
+    let record = store
+        .record(
+            "orders-v2",
+            &fleetmod::catalog::RepoName::parse("acme/repo-002").unwrap(),
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.state, RepoState::NeedsAttention);
+}

@@ -525,6 +525,23 @@ fn waves_limits_schedule_drafts_and_automerge_over_simulated_days() {
         );
     }
     assert!(overlaps.iter().all(|&held| held <= 1));
+    // The store and the forge agree on every pull request, overlapping
+    // runs included.
+    for record in records.values() {
+        let Some(number) = record.pull_request else {
+            continue;
+        };
+        let pull = pulls
+            .iter()
+            .find(|pull| pull.repo == record.repo && pull.number == number)
+            .unwrap_or_else(|| panic!("{}#{number} is not on the forge", record.repo));
+        let expected = match record.state {
+            RepoState::Merged => PullRequestState::Merged,
+            RepoState::Closed => PullRequestState::Closed,
+            _ => PullRequestState::Open,
+        };
+        assert_eq!(pull.state, expected, "{}: {:?}", record.repo, record.state);
+    }
     // Every kind of hold happened, so every limit was put to the test.
     for kind in [
         "Wave", "Paused", "Schedule", "MaxOpen", "PerHour", "PerOwner",

@@ -180,3 +180,35 @@ fn github_forge_settings_are_checked_with_positions() {
         ],
     );
 }
+
+#[test]
+fn rollout_settings_are_checked_with_positions() {
+    assert_errors(
+        &format!(
+            "id: orders-v2\n{VALID_DATASET}rollout:\n  waves:\n    - {{name: canary, repos: [acme/billing, not-a-repo]}}\n    - {{name: canary, percent: 25}}\n    - {{name: late, percent: 10}}\n    - {{name: odd, count: 3, percent: 50}}\n  promote_when: {{merged_ratio: 1.5, min_wave_age: soon}}\n  limits: {{max_open_prs: 0}}\n  schedule: \"Mon-Fry 09:00-17:00 Europe/Stockholm\"\n  draft_until_wave: later\n  automerge: {{when: [checks-green, lgtm], method: fast-forward}}\n"
+        ),
+        &[
+            "spec.yml:7:44: spec `orders-v2`: `not-a-repo` is not a repository",
+            "spec.yml:8:14: spec `orders-v2`: wave `canary` is named twice",
+            "spec.yml:9:29: spec `orders-v2`: `percent: 10` must be more than the 25 of an earlier wave",
+            "spec.yml:10:7: spec `orders-v2`: wave `odd` needs exactly one of `repos`, `count` or `percent`",
+            "spec.yml:11:32: spec `orders-v2`: `merged_ratio` must be between 0 and 1",
+            "spec.yml:11:51: spec `orders-v2`: `soon` is not a duration",
+            "spec.yml:12:26: spec `orders-v2`: `max_open_prs` must be at least 1",
+            "spec.yml:13:13: spec `orders-v2`: `Fry` is not a day",
+            "spec.yml:14:21: spec `orders-v2`: `later` is not one of the waves",
+            "spec.yml:15:36: spec `orders-v2`: `lgtm` is not an automerge condition",
+            "spec.yml:15:51: spec `orders-v2`: `fast-forward` is not a merge method",
+        ],
+    );
+    assert_errors(
+        &format!(
+            "id: x\n{VALID_DATASET}pull_request:\n  draft: true\nrollout:\n  waves: [{{name: a, count: 1}}, {{name: b, percent: 100}}]\n  draft_until_wave: b\n  automerge: {{method: squash}}\n  schedule: [\"09:00-17:00 UTC\", \"Sat 10:00-12:00\"]\n"
+        ),
+        &[
+            "spec.yml:9:21: spec `x`: `pull_request.draft: true` keeps every pull request a draft",
+            "spec.yml:10:14: spec `x`: `automerge` needs `when`",
+            "spec.yml:11:13: spec `x`: `10:00-12:00` is not a timezone",
+        ],
+    );
+}

@@ -14,6 +14,7 @@ use super::output::ProgressBar;
 use super::sources::{parse_size, thread_pool};
 use crate::catalog::RepoName;
 use crate::engine::Scanner;
+use crate::fleet::automerge::MergeResult;
 use crate::fleet::{self, ConsumerList, Fleet, FleetError, Outcome, RunOptions, Workspace};
 use crate::forge::Forge;
 use crate::forge::github::GitHubForge;
@@ -249,8 +250,13 @@ fn print_rollout(fleet: &Fleet<'_>, report: &fleet::RunReport) {
     let advanced = &report.advanced;
     for merge in &advanced.merges {
         match &merge.result {
-            Ok(()) => eprintln!("merged {}#{}", merge.repo, merge.number),
-            Err(error) => eprintln!("did not merge {}#{}: {error}", merge.repo, merge.number),
+            MergeResult::Merged => eprintln!("merged {}#{}", merge.repo, merge.number),
+            MergeResult::Skipped(reason) => {
+                eprintln!("not merging {}#{}: {reason}", merge.repo, merge.number)
+            }
+            MergeResult::Failed(error) => {
+                eprintln!("failed to merge {}#{}: {error}", merge.repo, merge.number)
+            }
         }
     }
     for promotion in &advanced.promotions {

@@ -21,8 +21,18 @@ use crate::store::{Checks, RepoRecord, RepoState, ReviewDecision, StateStore};
 pub struct Merge {
     pub repo: RepoName,
     pub number: u64,
-    /// `Ok` when merged; else why not.
-    pub result: Result<(), String>,
+    pub result: MergeResult,
+}
+
+/// Whether a pull request whose recorded facts allowed a merge was merged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MergeResult {
+    Merged,
+    /// The fresh status said no (the head moved, a check failed since);
+    /// why.
+    Skipped(String),
+    /// The forge failed.
+    Failed(String),
 }
 
 /// The conditions that do not hold for these facts.
@@ -67,7 +77,7 @@ pub(super) fn automerge(
             continue;
         }
         let result = merge_one(fleet, repo, number, &pushed, automerge);
-        if result.is_ok() {
+        if result == MergeResult::Merged {
             record.state = RepoState::Merged;
             let conditions: Vec<&str> = automerge
                 .when
@@ -97,16 +107,32 @@ fn merge_one(
     number: u64,
     pushed: &str,
     automerge: &Automerge,
-) -> Result<(), String> {
-    let status: PullRequestStatus = fleet
-        .forge
-        .status(repo, number)
-        .map_err(|error| error.to_string())?;
+) -> MergeResult {
+    let status: PullRequestStatus = match fleet.forge.status(repo, number) {
+        Ok(status) => status,
+        Err(error) => return MergeResult::Failed(error.to_string()),
+    };
+    if let Some(reason) = refusal(&status, pushed, automerge) {
+        return MergeResult::Skipped(reason);
+    }
+    if let Err(error) = fleet.forge.merge(repo, number, automerge.method, pushed) {
+        return MergeResult::Failed(error.to_string());
+    }
+    tracing::info!(
+        "merged {repo}#{number} ({}) at {}",
+        automerge.method.as_str(),
+        git::short(git2::Oid::from_str(pushed).ok())
+    );
+    MergeResult::Merged
+}
+
+/// Why a fresh status forbids the merge, if it does.
+fn refusal(status: &PullRequestStatus, pushed: &str, automerge: &Automerge) -> Option<String> {
     if status.state != PullRequestState::Open {
-        return Err(format!("it is {} now", status.state.as_str()));
+        return Some(format!("it is {} now", status.state.as_str()));
     }
     if status.head_sha.as_deref() != Some(pushed) {
-        return Err(format!(
+        return Some(format!(
             "its head is {}, not {} that fleetmod pushed",
             status
                 .head_sha
@@ -115,28 +141,16 @@ fn merge_one(
             &pushed[..pushed.len().min(7)]
         ));
     }
+    if status.draft {
+        return Some("it is a draft".to_owned());
+    }
     let unmet = unmet(
         automerge,
         Some(status.checks),
         Some(status.review),
         status.mergeable,
     );
-    if status.draft {
-        return Err("it is a draft".to_owned());
-    }
-    if !unmet.is_empty() {
-        return Err(format!("no longer {}", unmet.join(", ")));
-    }
-    fleet
-        .forge
-        .merge(repo, number, automerge.method, pushed)
-        .map_err(|error| error.to_string())?;
-    tracing::info!(
-        "merged {repo}#{number} ({}) at {}",
-        automerge.method.as_str(),
-        git::short(git2::Oid::from_str(pushed).ok())
-    );
-    Ok(())
+    (!unmet.is_empty()).then(|| format!("no longer {}", unmet.join(", ")))
 }
 
 #[cfg(test)]

@@ -32,6 +32,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use rayon::prelude::*;
 
 use self::advance::{Advanced, Position};
+use self::automerge::MergeResult;
 pub use self::consumers::{Consumer, ConsumerList};
 use self::limits::Budget;
 use self::rollout::{Hold, Waves};
@@ -170,7 +171,7 @@ impl RunReport {
             .advanced
             .merges
             .iter()
-            .any(|merge| merge.result.is_ok())
+            .any(|merge| merge.result == MergeResult::Merged)
             || !self.advanced.promotions.is_empty()
             || self
                 .advanced
@@ -195,7 +196,7 @@ impl RunReport {
                 .advanced
                 .merges
                 .iter()
-                .any(|merge| merge.result.is_err())
+                .any(|merge| matches!(merge.result, MergeResult::Failed(_)))
             || self
                 .advanced
                 .marked_ready
