@@ -534,7 +534,10 @@ fn rollout_waves_limits_pause_and_schedule_from_the_command_line() {
         status.contains("promotion to all: by hand only (no `promote_when`)"),
         "{status}"
     );
-    assert!(status.contains("limits: 1 open (max 2)"), "{status}");
+    assert!(
+        status.contains("limits: 1 open (max 2), 1 opened in the last hour (no limit)"),
+        "{status}"
+    );
     let promoted = rollout(&["promote", "--reason", "canary looks good"]);
     assert!(
         promoted.contains("promoted by hand from wave canary to all: canary looks good"),

@@ -173,7 +173,7 @@ fn status(setup: &Setup, store: &SqliteStore) -> Result<(), Failure> {
             |(owner, count)| format!("{owner} {count}"),
         );
     lines.push(format!(
-        "limits: {} open (max {}), {} opened in the last hour (max {}), most per owner: {busiest} (max {})",
+        "limits: {} open ({}), {} opened in the last hour ({}), most per owner: {busiest} ({})",
         budget.open(),
         of(limits.max_open_prs),
         budget.opened_last_hour(now),

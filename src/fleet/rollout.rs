@@ -78,26 +78,16 @@ pub fn assign(settings: &RolloutSettings, migration: &str, repos: &[RepoName]) -
                 .collect(),
             WaveMembers::Count(count) => {
                 let end = (next + *count as usize).min(rest.len());
-                let taken = rest[next..end]
-                    .iter()
-                    .map(|(_, repo)| (*repo).clone())
-                    .collect();
-                next = end;
-                taken
+                take(&rest, &mut next, end)
             }
             WaveMembers::Percent(percent) => {
                 let threshold = percent / 100.0;
-                let end = next
-                    + rest[next..]
-                        .iter()
-                        .take_while(|(point, _)| *percent >= 100.0 || *point < threshold)
-                        .count();
-                let taken = rest[next..end]
+                let below = rest[next..]
                     .iter()
-                    .map(|(_, repo)| (*repo).clone())
-                    .collect();
-                next = end;
-                taken
+                    .take_while(|(point, _)| *percent >= 100.0 || *point < threshold)
+                    .count();
+                let end = next + below;
+                take(&rest, &mut next, end)
             }
         };
         members.sort();
@@ -107,6 +97,16 @@ pub fn assign(settings: &RolloutSettings, migration: &str, repos: &[RepoName]) -
         waves.members.push(members);
     }
     waves
+}
+
+/// The repositories of `rest` from `next` to `end`, moving `next` on.
+fn take(rest: &[(f64, &RepoName)], next: &mut usize, end: usize) -> Vec<RepoName> {
+    let taken = rest[*next..end]
+        .iter()
+        .map(|(_, repo)| (*repo).clone())
+        .collect();
+    *next = end;
+    taken
 }
 
 /// How far a wave's pull requests got.

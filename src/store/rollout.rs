@@ -155,33 +155,21 @@ impl SqliteStore {
         &self,
         migration: &str,
     ) -> Result<Vec<RolloutEvent>, StoreError> {
-        let mut statement = self
-            .connection
-            .prepare_cached(
-                "SELECT at, action, wave, detail FROM rollout_events WHERE migration = ?1 ORDER BY id",
-            )
-            .map_err(self.error("read the rollout events"))?;
-        let rows = statement
-            .query_map(params![migration], |row| {
-                Ok((
-                    row.get::<_, i64>(0)?,
-                    row.get::<_, String>(1)?,
-                    row.get::<_, i64>(2)?,
-                    row.get::<_, String>(3)?,
-                ))
-            })
-            .map_err(self.error("read the rollout events"))?;
-        let mut events = Vec::new();
-        for row in rows {
-            let (at, action, wave, detail) = row.map_err(self.error("read a rollout event"))?;
-            events.push(RolloutEvent {
-                at,
-                action: action.parse().map_err(|message| self.corrupt(message))?,
-                wave: wave.max(0) as usize,
-                detail,
-            });
-        }
-        Ok(events)
+        self.query_all(
+            "SELECT at, action, wave, detail FROM rollout_events WHERE migration = ?1 ORDER BY id",
+            params![migration],
+            "read the rollout events",
+            |row| {
+                let action: String = row.get(1)?;
+                let (at, wave, detail) = (row.get(0)?, row.get::<_, i64>(2)?, row.get(3)?);
+                Ok(action.parse().map(|action| RolloutEvent {
+                    at,
+                    action,
+                    wave: wave.max(0) as usize,
+                    detail,
+                }))
+            },
+        )
     }
 
     pub(super) fn insert_opening(
@@ -204,15 +192,12 @@ impl SqliteStore {
         migration: &str,
         since: i64,
     ) -> Result<Vec<i64>, StoreError> {
-        let mut statement = self
-            .connection
-            .prepare_cached("SELECT at FROM openings WHERE migration = ?1 AND at >= ?2 ORDER BY at")
-            .map_err(self.error("read the pull request openings"))?;
-        let rows = statement
-            .query_map(params![migration, since], |row| row.get::<_, i64>(0))
-            .map_err(self.error("read the pull request openings"))?;
-        rows.collect::<Result<_, _>>()
-            .map_err(self.error("read the pull request openings"))
+        self.query_all(
+            "SELECT at FROM openings WHERE migration = ?1 AND at >= ?2 ORDER BY at",
+            params![migration, since],
+            "read the pull request openings",
+            |row| row.get(0).map(Ok),
+        )
     }
 
     pub(super) fn write_held(
@@ -250,30 +235,19 @@ impl SqliteStore {
     }
 
     pub(super) fn read_held(&self, migration: &str) -> Result<Vec<Held>, StoreError> {
-        let mut statement = self
-            .connection
-            .prepare_cached(
-                "SELECT repo, reason, since FROM held WHERE migration = ?1 ORDER BY repo",
-            )
-            .map_err(self.error("read what is held back"))?;
-        let rows = statement
-            .query_map(params![migration], |row| {
-                Ok((
-                    row.get::<_, String>(0)?,
-                    row.get::<_, String>(1)?,
-                    row.get::<_, i64>(2)?,
-                ))
-            })
-            .map_err(self.error("read what is held back"))?;
-        let mut held = Vec::new();
-        for row in rows {
-            let (repo, reason, since) = row.map_err(self.error("read what is held back"))?;
-            held.push(Held {
-                repo: RepoName::parse(&repo).map_err(|message| self.corrupt(message))?,
-                reason,
-                since,
-            });
-        }
-        Ok(held)
+        self.query_all(
+            "SELECT repo, reason, since FROM held WHERE migration = ?1 ORDER BY repo",
+            params![migration],
+            "read what is held back",
+            |row| {
+                let repo: String = row.get(0)?;
+                let (reason, since) = (row.get(1)?, row.get(2)?);
+                Ok(RepoName::parse(&repo).map(|repo| Held {
+                    repo,
+                    reason,
+                    since,
+                }))
+            },
+        )
     }
 }

@@ -143,6 +143,30 @@ impl SqliteStore {
         failed(&self.path, action)
     }
 
+    /// Runs the query `sql` and converts each row with `convert`; a value
+    /// fleetmod cannot have written (`Err(message)`) is a corrupt store.
+    pub(super) fn query_all<T>(
+        &self,
+        sql: &str,
+        parameters: impl rusqlite::Params,
+        action: &str,
+        mut convert: impl FnMut(&Row<'_>) -> rusqlite::Result<Result<T, String>>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare_cached(sql)
+            .map_err(self.error(action))?;
+        let rows = statement
+            .query_map(parameters, |row| convert(row))
+            .map_err(self.error(action))?;
+        let mut values = Vec::new();
+        for row in rows {
+            let value = row.map_err(self.error(action))?;
+            values.push(value.map_err(|message| self.corrupt(message))?);
+        }
+        Ok(values)
+    }
+
     pub(super) fn corrupt(&self, message: String) -> StoreError {
         StoreError::Corrupt {
             path: self.path.display().to_string(),
@@ -290,21 +314,12 @@ fn record_from_row(row: &Row<'_>) -> rusqlite::Result<Result<RepoRecord, String>
 
 impl StateStore for SqliteStore {
     fn records(&self, migration: &str) -> Result<Vec<RepoRecord>, StoreError> {
-        let mut statement = self
-            .connection
-            .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM repos WHERE migration = ?1 ORDER BY repo"
-            ))
-            .map_err(self.error("read the repositories"))?;
-        let rows = statement
-            .query_map(params![migration], record_from_row)
-            .map_err(self.error("read the repositories"))?;
-        let mut records = Vec::new();
-        for row in rows {
-            let record = row.map_err(self.error("read a repository"))?;
-            records.push(record.map_err(|message| self.corrupt(message))?);
-        }
-        Ok(records)
+        self.query_all(
+            &format!("SELECT {COLUMNS} FROM repos WHERE migration = ?1 ORDER BY repo"),
+            params![migration],
+            "read the repositories",
+            record_from_row,
+        )
     }
 
     fn record(&self, migration: &str, repo: &RepoName) -> Result<Option<RepoRecord>, StoreError> {
@@ -452,41 +467,29 @@ impl StateStore for SqliteStore {
     }
 
     fn events(&self, migration: &str) -> Result<Vec<Event>, StoreError> {
-        let mut statement = self
-            .connection
-            .prepare_cached(
-                "SELECT repo, at, from_state, to_state, detail FROM events \
-                 WHERE migration = ?1 ORDER BY id",
-            )
-            .map_err(self.error("read the events"))?;
-        let rows = statement
-            .query_map(params![migration], |row| {
-                Ok((
-                    row.get::<_, String>(0)?,
-                    row.get::<_, i64>(1)?,
-                    row.get::<_, Option<String>>(2)?,
-                    row.get::<_, String>(3)?,
-                    row.get::<_, String>(4)?,
-                ))
-            })
-            .map_err(self.error("read the events"))?;
-        let mut events = Vec::new();
-        for row in rows {
-            let (repo, at, from, to, detail) = row.map_err(self.error("read an event"))?;
-            let state = |text: &str| {
-                text.parse::<RepoState>()
-                    .map_err(|message| self.corrupt(message))
-            };
-            events.push(Event {
-                migration: migration.to_owned(),
-                repo,
-                at,
-                from: from.as_deref().map(state).transpose()?,
-                to: state(&to)?,
-                detail,
-            });
-        }
-        Ok(events)
+        self.query_all(
+            "SELECT repo, at, from_state, to_state, detail FROM events \
+             WHERE migration = ?1 ORDER BY id",
+            params![migration],
+            "read the events",
+            |row| {
+                let from: Option<String> = row.get(2)?;
+                let to: String = row.get(3)?;
+                let mut event = Event {
+                    migration: migration.to_owned(),
+                    repo: row.get(0)?,
+                    at: row.get(1)?,
+                    from: None,
+                    to: RepoState::Pending,
+                    detail: row.get(4)?,
+                };
+                Ok((|| {
+                    event.from = from.as_deref().map(str::parse).transpose()?;
+                    event.to = to.parse()?;
+                    Ok(event)
+                })())
+            },
+        )
     }
 }
 
@@ -532,6 +535,63 @@ mod tests {
                 (Some(RepoState::Pending), RepoState::PrOpen, "opened #3"),
             ]
         );
+    }
+
+    #[test]
+    fn rollout_changes_apply_once_with_their_events() {
+        use crate::store::{RolloutAction, RolloutChange};
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("state.db");
+        let mut first = SqliteStore::open(&path).unwrap();
+        let mut second = SqliteStore::open(&path).unwrap();
+        assert!(
+            first
+                .change_rollout("m", RolloutChange::Start, "started")
+                .unwrap()
+        );
+        assert!(
+            !second
+                .change_rollout("m", RolloutChange::Start, "started")
+                .unwrap()
+        );
+        // Two runs that both saw the gate hold at wave 0 promote once.
+        assert!(
+            first
+                .change_rollout("m", RolloutChange::Promote { from: 0 }, "up")
+                .unwrap()
+        );
+        assert!(
+            !second
+                .change_rollout("m", RolloutChange::Promote { from: 0 }, "up")
+                .unwrap()
+        );
+        assert!(
+            second
+                .change_rollout("m", RolloutChange::Pause, "incident")
+                .unwrap()
+        );
+        assert!(
+            !first
+                .change_rollout("m", RolloutChange::Pause, "again")
+                .unwrap()
+        );
+        let state = first.rollout("m").unwrap().unwrap();
+        assert_eq!((state.wave, state.paused), (1, true));
+        let events: Vec<_> = first
+            .rollout_events("m")
+            .unwrap()
+            .into_iter()
+            .map(|event| (event.action, event.wave, event.detail))
+            .collect();
+        assert_eq!(
+            events,
+            [
+                (RolloutAction::Start, 0, "started".to_owned()),
+                (RolloutAction::Promote, 1, "up".to_owned()),
+                (RolloutAction::Pause, 1, "incident".to_owned()),
+            ]
+        );
+        assert!(first.rollout("other").unwrap().is_none());
     }
 
     #[test]

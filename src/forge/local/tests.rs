@@ -108,3 +108,59 @@ fn pull_requests_open_once_per_head_and_merge() {
         Err(ForgeError::NoPullRequest { .. })
     ));
 }
+
+#[test]
+fn squash_and_rebase_merges_are_guarded_on_the_head() {
+    for method in [MergeMethod::Squash, MergeMethod::Rebase] {
+        let (_folder, forge, repo) = forge_with_repo();
+        let request = NewPullRequest {
+            head: "feature",
+            base: "main",
+            title: "Feature",
+            body: "",
+            labels: &[],
+            assignees: &[],
+            reviewers: &[],
+            draft: false,
+        };
+        forge.create_pull_request(&repo, &request).unwrap();
+        forge.set_checks(&repo, 1, Checks::Success).unwrap();
+        forge
+            .set_review(&repo, 1, ReviewDecision::Approved)
+            .unwrap();
+        let status = forge.status(&repo, 1).unwrap();
+        assert_eq!(
+            (status.checks, status.review),
+            (Checks::Success, ReviewDecision::Approved)
+        );
+        let bare = git2::Repository::open_bare(forge.repository_path(&repo)).unwrap();
+        let commit_of = |branch: &str| {
+            bare.find_commit(bare.refname_to_id(&format!("refs/heads/{branch}")).unwrap())
+                .unwrap()
+        };
+        let (main, feature) = (commit_of("main"), commit_of("feature"));
+        assert_eq!(status.head_sha, Some(feature.id().to_string()));
+        // Another head than the one named: refused, nothing moves.
+        let error = forge
+            .merge(&repo, 1, method, &main.id().to_string())
+            .unwrap_err();
+        assert!(error.to_string().contains("not the expected"), "{error}");
+        assert_eq!(commit_of("main").id(), main.id());
+        forge
+            .merge(&repo, 1, method, &feature.id().to_string())
+            .unwrap();
+        let merged = commit_of("main");
+        assert_eq!(merged.parent_ids().collect::<Vec<_>>(), [main.id()]);
+        assert_eq!(merged.tree_id(), feature.tree_id());
+        let author = if method == MergeMethod::Rebase {
+            "Dana"
+        } else {
+            "Local forge"
+        };
+        assert_eq!(merged.author().name(), Ok(author), "{method:?}");
+        assert_eq!(
+            forge.pull_request(&repo, 1).unwrap().state,
+            PullRequestState::Merged
+        );
+    }
+}
