@@ -162,8 +162,9 @@ fn status(setup: &Setup, store: &SqliteStore) -> Result<(), Failure> {
         records.values(),
         store.openings_since(&spec.id, now - HOUR_MS)?,
     );
-    let of =
-        |value: Option<u32>| value.map_or_else(|| "no limit".to_owned(), |max| max.to_string());
+    let of = |value: Option<u32>| {
+        value.map_or_else(|| "no limit".to_owned(), |max| format!("max {max}"))
+    };
     let busiest = budget
         .per_owner()
         .iter()
