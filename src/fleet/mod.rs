@@ -1,7 +1,15 @@
 //! The fleet runner: every consumer repository taken from its default
 //! branch to an open pull request, tracked in the state store.
 //!
-//! A run has two phases. [`prepare`] works on every repository in
+//! A run first takes the migration's lease (one run at a time acts on a
+//! migration), syncs the open pull requests, and takes the rollout's steps
+//! ([`advance`]: automerge, promotion, drafts marked ready). Then the
+//! repositories the rollout holds back (a wave not reached, a pause, the
+//! schedule) are set aside without any work, and the rest go through two
+//! phases; fleet-wide limits are checked in the second, before anything is
+//! pushed.
+//!
+//! The two phases: [`prepare`] works on every repository in
 //! parallel and changes nothing outside the workspace: the pre-flight check
 //! (forge facts, `ls-remote`), the cached mirror, the checkout, the rewrite
 //! and the commit object. [`publish`] then goes through the repositories in

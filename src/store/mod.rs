@@ -4,7 +4,11 @@
 //! state machine (`pending → cloned → no-change | changed → pushed →
 //! pr-open → merged | closed`, plus `failed` and `needs-attention`). Every
 //! save appends an [`Event`] in the same transaction, so history is never
-//! lost and a crash leaves either both or neither. The store is a trait so
+//! lost and a crash leaves either both or neither. Beside the records the
+//! store keeps the rollout ([`rollout`]: the wave reached, pauses, their
+//! events, pull request openings for hourly limits, what is held back),
+//! the per-migration [`lease`] and the GitHub rate ledger ([`rate`]). The
+//! store is a trait so
 //! a shared, server-backed store can replace the embedded SQLite one
 //! ([`SqliteStore`]) for runs on several machines.
 
