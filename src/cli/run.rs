@@ -199,6 +199,10 @@ fn run_fleet(
                 eprintln!("{error}; nothing done");
                 Failure::Held
             }
+            FleetError::LeaseLost { .. } => {
+                eprintln!("{error}");
+                Failure::Held
+            }
             error => Failure::Input(error.into()),
         })?;
     print_rollout(fleet, &report);
