@@ -506,6 +506,22 @@ fn rollout_waves_limits_pause_and_schedule_from_the_command_line() {
         6,
         "rollout:\n  waves:\n    - {name: canary, repos: [acme/repo-000]}\n    - {name: all, percent: 100}\n  limits: {max_open_prs: 2}\n",
     );
+    let rollout = |arguments: &[&str]| {
+        let output = fleet
+            .command("rollout")
+            .args(arguments)
+            .output()
+            .expect("runs");
+        assert_success(&output);
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    // Looking before the first run creates nothing.
+    let status = rollout(&["status"]);
+    assert!(
+        status.contains("orders-v2: not started (the first run reaches wave canary)"),
+        "{status}"
+    );
+    assert!(!fleet.workspace().exists());
     // The canary opens; the rest wait for their wave.
     let output = fleet.run(&[]);
     assert!(
@@ -516,15 +532,6 @@ fn rollout_waves_limits_pause_and_schedule_from_the_command_line() {
         output.contains("acme/repo-001  held back: waiting for wave all"),
         "{output}"
     );
-    let rollout = |arguments: &[&str]| {
-        let output = fleet
-            .command("rollout")
-            .args(arguments)
-            .output()
-            .expect("runs");
-        assert_success(&output);
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    };
     let status = rollout(&["status"]);
     assert!(
         status.contains("orders-v2: wave canary (1 of 2)"),

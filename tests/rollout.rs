@@ -156,13 +156,16 @@ impl Simulation {
 fn people(simulation: &Simulation, now: i64) -> HashSet<RepoName> {
     let mut failing = HashSet::new();
     let forge = &simulation.forge;
+    let created_at: HashMap<(RepoName, u64), i64> = created(simulation)
+        .into_iter()
+        .map(|(repo, number, at)| ((repo, number), at))
+        .collect();
     for pull in forge.pull_requests().expect("pulls") {
         if pull.state != PullRequestState::Open {
             continue;
         }
         let index = index_of(&pull.repo);
-        let created = forge_created_at(simulation, &pull.repo, pull.number);
-        let age = now - created;
+        let age = now - created_at[&(pull.repo.clone(), pull.number)];
         // Flaky CI on every tenth repository for its first 8 hours.
         let checks = if index % 10 == 3 && age < 8 * HOUR {
             failing.insert(pull.repo.clone());
@@ -191,27 +194,11 @@ fn people(simulation: &Simulation, now: i64) -> HashSet<RepoName> {
     failing
 }
 
-fn forge_created_at(simulation: &Simulation, repo: &RepoName, number: u64) -> i64 {
-    let connection =
-        rusqlite_open(&simulation.workspace.forge_path().join("forge.db")).expect("forge db");
-    connection
-        .query_row(
-            "SELECT created_at FROM pull_requests WHERE repo = ?1 AND number = ?2",
-            (repo.to_string(), number as i64),
-            |row| row.get(0),
-        )
-        .expect("created_at")
-}
-
-fn rusqlite_open(path: &std::path::Path) -> Result<rusqlite::Connection, rusqlite::Error> {
-    rusqlite::Connection::open(path)
-}
-
-/// Every pull request ever opened: (repo, number, created_at, draft when
-/// first seen is tracked by the caller).
+/// Every pull request ever opened, as (repo, number, created_at), read
+/// from the local forge's database (the forge's API has no creation time).
 fn created(simulation: &Simulation) -> Vec<(RepoName, u64, i64)> {
-    let connection =
-        rusqlite_open(&simulation.workspace.forge_path().join("forge.db")).expect("forge db");
+    let connection = rusqlite::Connection::open(simulation.workspace.forge_path().join("forge.db"))
+        .expect("forge db");
     let mut statement = connection
         .prepare("SELECT repo, number, created_at FROM pull_requests ORDER BY created_at, repo")
         .unwrap();
@@ -228,9 +215,9 @@ fn created(simulation: &Simulation) -> Vec<(RepoName, u64, i64)> {
         .collect()
 }
 
+/// Whether the person already committed on the branch of `repo`.
 fn simulation_pushed(simulation: &Simulation, repo: &RepoName) -> bool {
-    let bare = local_bare(simulation, repo);
-    let repository = git2::Repository::open_bare(bare).unwrap();
+    let repository = git2::Repository::open_bare(simulation.forge.repository_path(repo)).unwrap();
     repository
         .refname_to_id("refs/heads/fleetmod/orders-v2")
         .ok()
@@ -238,12 +225,8 @@ fn simulation_pushed(simulation: &Simulation, repo: &RepoName) -> bool {
         .is_some_and(|commit| commit.author().name().ok() == Some("Sam Person"))
 }
 
-fn local_bare(simulation: &Simulation, repo: &RepoName) -> std::path::PathBuf {
-    simulation.forge.repository_path(repo)
-}
-
 fn push_as_person(simulation: &Simulation, repo: &RepoName, branch: &str) {
-    let repository = git2::Repository::open_bare(local_bare(simulation, repo)).unwrap();
+    let repository = git2::Repository::open_bare(simulation.forge.repository_path(repo)).unwrap();
     let reference = format!("refs/heads/{branch}");
     let parent = repository
         .find_commit(repository.refname_to_id(&reference).unwrap())

@@ -3,7 +3,7 @@
 //! limits in use, the schedule and the history; the others change the
 //! rollout and record why, as an event.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -13,10 +13,11 @@ use clap::{Args, ValueEnum};
 use super::Failure;
 use super::run::{Setup, WorkspaceArguments, set_up};
 use crate::catalog::RepoName;
+use crate::fleet::advance::Position;
 use crate::fleet::limits::{Budget, HOUR_MS};
 use crate::fleet::rollout::{self, Waves};
 use crate::spec::duration;
-use crate::store::{RepoRecord, RolloutChange, SqliteStore, StateStore, time};
+use crate::store::{Held, RepoRecord, RolloutChange, SqliteStore, StateStore, time};
 
 #[derive(Debug, Args)]
 pub(crate) struct RolloutArguments {
@@ -44,8 +45,15 @@ enum Action {
 
 pub(crate) fn run(arguments: RolloutArguments) -> Result<(), Failure> {
     let setup = set_up(&arguments.spec, &arguments.workspace.workspace)?;
-    let mut store = SqliteStore::open(&setup.workspace.state_path())
-        .context("failed to open the state store")?;
+    // Showing changes nothing: without a state store, an empty one in
+    // memory says "not started".
+    let state_path = setup.workspace.state_path();
+    let path = if arguments.action == Action::Status && !state_path.exists() {
+        PathBuf::from(":memory:")
+    } else {
+        state_path
+    };
+    let mut store = SqliteStore::open(&path).context("failed to open the state store")?;
     let id = setup.spec.id.clone();
     let waves = &setup.spec.rollout.waves;
     let reason = arguments
@@ -123,7 +131,8 @@ fn status(setup: &Setup, store: &SqliteStore) -> Result<(), Failure> {
     let waves: Waves = rollout::assign(settings, &spec.id, &repos);
     let state = store.rollout(&spec.id)?;
     let now = time::now_ms();
-    let current = state.map_or(0, |state| state.wave.min(settings.waves.len() - 1));
+    let position = Position::of(settings, state, now);
+    let current = position.wave;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut lines = Vec::new();
@@ -144,16 +153,13 @@ fn status(setup: &Setup, store: &SqliteStore) -> Result<(), Failure> {
         )),
     }
     if let Some(schedule) = &settings.schedule {
-        lines.push(if schedule.is_open(now) {
-            format!("schedule: {} (open now)", schedule.text)
-        } else {
-            format!(
+        lines.push(match (position.scheduled, position.next_open) {
+            (true, _) => format!("schedule: {} (open now)", schedule.text),
+            (false, next) => format!(
                 "schedule: {} (closed; opens {})",
                 schedule.text,
-                schedule
-                    .next_open(now)
-                    .map_or_else(|| "never".to_owned(), time::format_utc)
-            )
+                next.map_or_else(|| "never".to_owned(), time::format_utc)
+            ),
         });
     }
     let limits = &settings.limits;
@@ -230,13 +236,9 @@ fn status(setup: &Setup, store: &SqliteStore) -> Result<(), Failure> {
     }
     let held = store.held(&spec.id)?;
     if !held.is_empty() {
-        let mut reasons: BTreeMap<&str, usize> = BTreeMap::new();
-        for held in &held {
-            *reasons.entry(held.reason.as_str()).or_default() += 1;
-        }
         lines.push(String::new());
         lines.push("held back (by the last run):".to_owned());
-        for (reason, count) in reasons {
+        for (reason, count) in Held::by_reason(&held) {
             lines.push(format!("  {count:>4}  {reason}"));
         }
     }

@@ -163,11 +163,7 @@ pub(crate) fn run(arguments: StatusArguments) -> Result<(), Failure> {
     )
     .context("failed to write output")?;
     if !held.is_empty() {
-        let mut reasons: BTreeMap<&str, usize> = BTreeMap::new();
-        for held in &held {
-            *reasons.entry(held.reason.as_str()).or_default() += 1;
-        }
-        let reasons: Vec<String> = reasons
+        let reasons: Vec<String> = Held::by_reason(&held)
             .iter()
             .map(|(reason, count)| format!("{count}: {reason}"))
             .collect();

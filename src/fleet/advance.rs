@@ -10,7 +10,8 @@ use super::automerge::{self, Merge};
 use super::rollout::{self, Hold, Waves};
 use super::{Fleet, FleetError};
 use crate::catalog::RepoName;
-use crate::store::{RepoRecord, RepoState, RolloutChange, StateStore};
+use crate::spec::RolloutSettings;
+use crate::store::{RepoRecord, RepoState, RolloutChange, RolloutState, StateStore};
 
 /// Where the rollout stands for this run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,28 +55,32 @@ pub struct Advanced {
 /// A draft marked ready for review (`Ok`), or why not.
 pub type MarkedReady = (RepoName, Result<(), String>);
 
-/// Reads where the rollout stands without changing anything (a dry run,
-/// or `fleetmod rollout status`).
-pub fn read_position(fleet: &Fleet<'_>, store: &dyn StateStore) -> Result<Position, FleetError> {
-    let settings = &fleet.spec.rollout;
-    let state = store.rollout(&fleet.spec.id)?;
-    let now = store.now_ms();
-    let wave = state.map_or(0, |state| state.wave.min(settings.waves.len() - 1));
-    let scheduled = settings
-        .schedule
-        .as_ref()
-        .is_none_or(|schedule| schedule.is_open(now));
-    Ok(Position {
-        wave,
-        paused: state.is_some_and(|state| state.paused),
-        scheduled,
-        next_open: settings
+impl Position {
+    /// Where a rollout in `state` (`None`: not started) stands at `now`.
+    pub fn of(settings: &RolloutSettings, state: Option<RolloutState>, now: i64) -> Position {
+        let wave = state.map_or(0, |state| state.wave.min(settings.waves.len() - 1));
+        let scheduled = settings
             .schedule
             .as_ref()
-            .filter(|_| !scheduled)
-            .and_then(|schedule| schedule.next_open(now)),
-        drafting: settings.draft_until_wave.is_some_and(|until| wave < until),
-    })
+            .is_none_or(|schedule| schedule.is_open(now));
+        Position {
+            wave,
+            paused: state.is_some_and(|state| state.paused),
+            scheduled,
+            next_open: settings
+                .schedule
+                .as_ref()
+                .filter(|_| !scheduled)
+                .and_then(|schedule| schedule.next_open(now)),
+            drafting: settings.draft_until_wave.is_some_and(|until| wave < until),
+        }
+    }
+}
+
+/// Reads where the rollout stands without changing anything (a dry run).
+pub fn read_position(fleet: &Fleet<'_>, store: &dyn StateStore) -> Result<Position, FleetError> {
+    let state = store.rollout(&fleet.spec.id)?;
+    Ok(Position::of(&fleet.spec.rollout, state, store.now_ms()))
 }
 
 /// Runs the rollout steps over `records` (every record of the migration;
@@ -94,16 +99,18 @@ pub(super) fn advance(
         let detail = format!("started at wave {}", settings.waves[0].name);
         store.change_rollout(id, RolloutChange::Start, &detail)?;
     }
-    let mut position = read_position(fleet, &*store)?;
+    let now = store.now_ms();
+    let mut state = store.rollout(id)?;
+    let mut position = Position::of(settings, state, now);
     let acting = position.hold_all().is_none();
     if acting && let Some(automerge) = &settings.automerge {
         advanced.merges = automerge::automerge(fleet, store, records, repos, automerge)?;
     }
     if let (false, Some(promote)) = (position.paused, &settings.promote_when) {
         while position.wave + 1 < settings.waves.len() {
-            let reached_at = store.rollout(id)?.map_or(0, |state| state.reached_at);
+            let reached_at = state.map_or(now, |state| state.reached_at);
             let progress = rollout::progress(&waves.members[position.wave], records);
-            let conditions = rollout::gate(promote, &progress, store.now_ms() - reached_at);
+            let conditions = rollout::gate(promote, &progress, now - reached_at);
             if !conditions.iter().all(|condition| condition.holds) {
                 break;
             }
@@ -122,11 +129,12 @@ pub(super) fn advance(
                 tracing::info!("{detail}");
                 advanced.promotions.push(detail);
             }
-            let reached = read_position(fleet, &*store)?;
-            if reached.wave == from {
+            // Another run may have promoted too; the store says where it is.
+            state = store.rollout(id)?;
+            position = Position::of(settings, state, now);
+            if position.wave == from {
                 break;
             }
-            position = reached;
         }
     }
     if acting && !position.drafting && settings.draft_until_wave.is_some() {

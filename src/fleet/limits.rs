@@ -65,12 +65,15 @@ impl Budget {
         &self.per_owner
     }
 
-    /// Openings within the hour before `now`.
+    /// Openings within the hour before `now`, oldest first.
+    fn recent(&self, now: i64) -> &[i64] {
+        let start = self.openings.partition_point(|&at| at <= now - HOUR_MS);
+        &self.openings[start..]
+    }
+
+    /// How many pull requests opened within the hour before `now`.
     pub fn opened_last_hour(&self, now: i64) -> usize {
-        self.openings
-            .iter()
-            .filter(|&&at| at > now - HOUR_MS)
-            .count()
+        self.recent(now).len()
     }
 
     /// Whether a pull request for a repository of `owners` may open at `now`.
@@ -81,12 +84,7 @@ impl Budget {
             return Err(Hold::MaxOpen { max });
         }
         if let Some(max) = self.limits.prs_per_hour {
-            let recent: Vec<i64> = self
-                .openings
-                .iter()
-                .copied()
-                .filter(|&at| at > now - HOUR_MS)
-                .collect();
+            let recent = self.recent(now);
             if recent.len() >= max as usize {
                 // The oldest that must age out first.
                 let until = recent[recent.len() - max as usize] + HOUR_MS;

@@ -74,6 +74,17 @@ pub struct Held {
     pub since: i64,
 }
 
+impl Held {
+    /// How many repositories each reason holds back, by reason.
+    pub fn by_reason(held: &[Held]) -> std::collections::BTreeMap<&str, usize> {
+        let mut reasons = std::collections::BTreeMap::new();
+        for held in held {
+            *reasons.entry(held.reason.as_str()).or_default() += 1;
+        }
+        reasons
+    }
+}
+
 impl SqliteStore {
     pub(super) fn read_rollout(&self, migration: &str) -> Result<Option<RolloutState>, StoreError> {
         self.connection
