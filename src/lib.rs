@@ -6,8 +6,9 @@
 //! applies their derived rules to one source text, [`walk`] finds the
 //! source files to scan. For fleets: [`catalog`] reads consumers from a
 //! Backstage catalog, [`git`] keeps mirrors and pushes, [`forge`] hosts pull
-//! requests, [`store`] tracks every repository's state and [`fleet`] runs a
-//! migration across them. [`cli`] is the command line (the only module that
+//! requests, [`store`] tracks every repository's state, [`fleet`] runs a
+//! migration across them and [`report`] shows how far it is (status,
+//! HTML report, tracking issue, metrics). [`cli`] is the command line (the only module that
 //! prints).
 
 pub mod catalog;
@@ -19,6 +20,7 @@ pub mod git;
 pub mod lang;
 pub mod migrate;
 pub mod progress;
+pub mod report;
 pub mod rule;
 pub mod ruletest;
 pub mod spec;

@@ -10,6 +10,9 @@ pub trait Reporter: Sync {
     fn begin(&self, _total: u64) {}
     /// `count` more steps are done.
     fn advance(&self, _count: u64) {}
+    /// One item (a repository) is done, with this outcome (`opened`,
+    /// `failed`, …), for counts per outcome.
+    fn finished(&self, _outcome: &'static str) {}
     /// The work is over (done or abandoned).
     fn end(&self) {}
 }

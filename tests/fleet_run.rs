@@ -291,7 +291,8 @@ fn failures_are_recorded_per_repository_and_retried_with_backoff() {
         (Some("failed"), Some(2))
     );
     assert_eq!(missing["failed_stage"], "preflight");
-    assert!(missing["retry_after"].as_i64().unwrap() > missing["updated_at"].as_i64().unwrap());
+    // RFC 3339 UTC times order as text.
+    assert!(missing["retry_after"].as_str().unwrap() > missing["updated_at"].as_str().unwrap());
     // Without --retry-failed, failed repositories wait for their backoff.
     let waiting = fleet.run(&[]);
     assert!(

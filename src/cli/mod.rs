@@ -10,12 +10,17 @@
 
 mod diff;
 mod forge;
+mod logging;
+mod metrics;
+mod monitor;
 mod output;
 mod plan;
+mod report;
 mod rewrite;
 mod rollout;
 mod run;
 mod scan;
+mod serve;
 mod sources;
 mod status;
 mod sync;
@@ -37,6 +42,8 @@ pub struct Arguments {
     /// When to use colours: auto (on a terminal, unless NO_COLOR is set), always or never.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
+    #[command(flatten)]
+    logging: logging::LoggingArguments,
 }
 
 #[derive(Debug, Subcommand)]
@@ -50,8 +57,18 @@ enum Command {
     /// Migrate every consumer repository of a spec: clone, rewrite, push and
     /// open pull requests, tracked in the state store.
     Run(run::RunArguments),
-    /// Show where each consumer repository of a spec stands.
+    /// Show where each consumer repository of a spec stands: a table with
+    /// totals, or a versioned JSON document.
     Status(status::StatusArguments),
+    /// Write a migration's HTML report (progress, burndown, owners,
+    /// repositories) or its Markdown tracking issue, or publish the issue
+    /// on GitHub.
+    Report(report::ReportArguments),
+    /// Print Prometheus metrics of migrations (text exposition format).
+    Metrics(metrics::MetricsArguments),
+    /// Serve the report, the status JSON and the metrics of migrations over
+    /// HTTP, read from the state store on every request.
+    Serve(serve::ServeArguments),
     /// Show or steer a migration's rollout: waves, gate, limits, schedule;
     /// promote, pause or resume.
     Rollout(rollout::RolloutArguments),
@@ -100,6 +117,8 @@ pub(crate) enum Failure {
     /// Held back by limits, the schedule, a pause or another run (the
     /// message, if any, is already printed): exit code 3.
     Held,
+    /// Stopped by Ctrl-C (after recording what was done): exit code 130.
+    Interrupted,
 }
 
 impl From<anyhow::Error> for Failure {
@@ -127,24 +146,18 @@ where
             return ExitCode::from(code);
         }
     };
-    // Logs (the GitHub client's waits and retries) go to stderr; RUST_LOG
-    // overrides the default of fleetmod's info messages.
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("fleetmod=info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_target(false)
-        .try_init();
+    arguments.logging.install();
     let stdout_colors = arguments.color.enabled(std::io::stdout().is_terminal());
     let stderr_colors = arguments.color.enabled(std::io::stderr().is_terminal());
     let result = match arguments.command {
         Command::Scan(scan) => scan::run(scan, stdout_colors, stderr_colors),
         Command::Rewrite(rewrite) => rewrite::run(rewrite, stdout_colors, stderr_colors),
         Command::Plan(plan) => plan::run(plan),
-        Command::Run(run) => run::run(run),
+        Command::Run(run) => run::run(run, &arguments.logging),
         Command::Status(status) => status::run(status),
+        Command::Report(report) => report::run(report),
+        Command::Metrics(metrics) => metrics::run(metrics),
+        Command::Serve(serve) => serve::run(serve),
         Command::Rollout(rollout) => rollout::run(rollout),
         Command::Sync(sync) => sync::run(sync),
         Command::Forge(forge) => forge::run(forge),
@@ -155,6 +168,7 @@ where
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Check) => ExitCode::from(1),
         Err(Failure::Held) => ExitCode::from(3),
+        Err(Failure::Interrupted) => ExitCode::from(130),
         Err(Failure::Input(error)) => {
             if is_broken_pipe(&error) {
                 return ExitCode::SUCCESS;

@@ -3,14 +3,15 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
 
 use super::Failure;
-use super::output::ProgressBar;
+use super::logging::LoggingArguments;
+use super::monitor::{Monitor, RunEnd};
 use super::sources::{parse_size, thread_pool};
 use crate::catalog::RepoName;
 use crate::engine::Scanner;
@@ -54,6 +55,15 @@ pub(crate) struct RunArguments {
     /// Skip files larger than this many bytes (suffixes K, M and G).
     #[arg(long, value_name = "SIZE", default_value = "5M", value_parser = parse_size)]
     max_filesize: u64,
+    /// Push the migration's metrics to this Prometheus Pushgateway
+    /// (`http://HOST:PORT`) on every heartbeat and at the end.
+    #[arg(long, value_name = "URL")]
+    pushgateway: Option<String>,
+    /// Seconds between heartbeats: the run log's (read by `fleetmod
+    /// serve`), Pushgateway pushes and progress lines when stderr is not a
+    /// terminal.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    heartbeat: u64,
     #[command(flatten)]
     workspace: WorkspaceArguments,
 }
@@ -122,14 +132,44 @@ fn open_local_forge(setup: &Setup) -> Result<LocalForge, Failure> {
     Ok(forge)
 }
 
-pub(crate) fn run(arguments: RunArguments) -> Result<(), Failure> {
+pub(crate) fn run(arguments: RunArguments, logging: &LoggingArguments) -> Result<(), Failure> {
     let started = Instant::now();
     let setup = set_up(&arguments.spec, &arguments.workspace.workspace)?;
     let forge = open_forge(&setup)?;
     with_fleet(&setup, forge.as_ref(), |fleet, store| {
-        run_fleet(fleet, store, &setup, arguments, started)
+        let monitor = Monitor::start(
+            &setup,
+            arguments.dry_run,
+            arguments.pushgateway.as_deref(),
+            Duration::from_secs(arguments.heartbeat),
+            logging.progress_style(),
+        )?;
+        let result = run_fleet(
+            fleet,
+            store,
+            &setup,
+            arguments,
+            started,
+            &monitor,
+            logging.json(),
+        );
+        monitor.finish(match &result {
+            Ok(()) => RunEnd::Ok,
+            Err(Failure::Check) => RunEnd::Failures,
+            Err(Failure::Held) if REFUSED.load(Ordering::SeqCst) => RunEnd::Refused,
+            Err(Failure::Held) => RunEnd::Held,
+            Err(Failure::Input(_)) => RunEnd::Error,
+            Err(Failure::Interrupted) => RunEnd::Interrupted,
+        });
+        result
     })
 }
+
+// Ctrl-C stops the run between repositories (a second one stops it at
+// once); what is recorded stays consistent either way.
+static INTERRUPT: AtomicBool = AtomicBool::new(false);
+/// Set when another run held the lease, so this one did nothing.
+static REFUSED: AtomicBool = AtomicBool::new(false);
 
 /// Loads the spec's rules and the state store, and calls `body` with the
 /// fleet they make.
@@ -164,6 +204,8 @@ fn run_fleet(
     setup: &Setup,
     arguments: RunArguments,
     started: Instant,
+    monitor: &Monitor<'_>,
+    json_logs: bool,
 ) -> Result<(), Failure> {
     let options = RunOptions {
         dry_run: arguments.dry_run,
@@ -172,10 +214,6 @@ fn run_fleet(
         max_filesize: arguments.max_filesize,
     };
     let pool = thread_pool(arguments.jobs)?;
-    let progress = ProgressBar::with_unit("migrating", "steps");
-    // Ctrl-C stops the run between repositories (a second one stops it at
-    // once); what is recorded stays consistent either way.
-    static INTERRUPT: AtomicBool = AtomicBool::new(false);
     let _ = ctrlc::set_handler(|| {
         if INTERRUPT.swap(true, std::sync::atomic::Ordering::SeqCst) {
             std::process::exit(130);
@@ -183,20 +221,23 @@ fn run_fleet(
         eprintln!("\ninterrupted: finishing the repository in progress (Ctrl-C again to stop now)");
     });
     let interrupt = &INTERRUPT;
-    let report = pool
-        .install(|| {
-            fleet::run(
-                fleet,
-                store,
-                &setup.consumers,
-                &options,
-                &progress,
-                interrupt,
-            )
+    let report = monitor
+        .watch(|| {
+            pool.install(|| {
+                fleet::run(
+                    fleet,
+                    store,
+                    &setup.consumers,
+                    &options,
+                    monitor.progress(),
+                    interrupt,
+                )
+            })
         })
         .map_err(|error| match error {
             FleetError::Lease(LeaseError::Held { .. }) => {
                 eprintln!("{error}; nothing done");
+                REFUSED.store(true, Ordering::SeqCst);
                 Failure::Held
             }
             FleetError::LeaseLost { .. } => {
@@ -229,15 +270,26 @@ fn run_fleet(
         .iter()
         .map(|(label, count)| format!("{count} {label}"))
         .collect();
-    eprintln!(
-        "{}{} repositories: {} ({:.1}s)",
-        if options.dry_run { "dry run: " } else { "" },
-        report.repos.len(),
-        summary.join(", "),
-        started.elapsed().as_secs_f64()
-    );
-    if interrupt.load(std::sync::atomic::Ordering::SeqCst) {
-        std::process::exit(130);
+    if json_logs {
+        tracing::info!(
+            migration = %fleet.spec.id,
+            repositories = report.repos.len(),
+            outcomes = %summary.join(", "),
+            duration_seconds = started.elapsed().as_secs_f64(),
+            dry_run = options.dry_run,
+            "run finished"
+        );
+    } else {
+        eprintln!(
+            "{}{} repositories: {} ({:.1}s)",
+            if options.dry_run { "dry run: " } else { "" },
+            report.repos.len(),
+            summary.join(", "),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    if interrupt.load(Ordering::SeqCst) {
+        return Err(Failure::Interrupted);
     }
     if report.has_failures() {
         return Err(Failure::Check);
@@ -312,43 +364,30 @@ fn describe(
             )
         })
         .unwrap_or_default();
-    match outcome {
+    let text = match outcome {
         Outcome::UpToDate => {
             let state = record.map_or("pending", |record| record.state.as_str());
-            ("up to date", format!("up to date ({state}{pull})"))
+            format!("up to date ({state}{pull})")
         }
-        Outcome::Waiting { until } => (
-            "waiting to retry",
-            format!(
-                "failed before; retrying after {} (or pass --retry-failed)",
-                time::format_utc(*until)
-            ),
+        Outcome::Waiting { until } => format!(
+            "failed before; retrying after {} (or pass --retry-failed)",
+            time::format_utc(*until)
         ),
-        Outcome::Finished(state) => ("finished", format!("{state}{pull}: nothing more to do")),
-        Outcome::NoChange => ("no change", "no change needed".to_owned()),
-        Outcome::Withdrawn { number } => (
-            "withdrawn",
-            format!("no change needed any more: closed pull request #{number}"),
-        ),
-        Outcome::Opened { number } => ("opened", format!("opened pull request #{number}{counts}")),
-        Outcome::Updated { number } => {
-            ("updated", format!("updated pull request #{number}{counts}"))
+        Outcome::Finished(state) => format!("{state}{pull}: nothing more to do"),
+        Outcome::NoChange => "no change needed".to_owned(),
+        Outcome::Withdrawn { number } => {
+            format!("no change needed any more: closed pull request #{number}")
         }
-        Outcome::NeedsAttention { reason } => {
-            ("need attention", format!("needs attention: {reason}"))
-        }
-        Outcome::Failed { stage, error } => ("failed", format!("failed at {stage}: {error}")),
+        Outcome::Opened { number } => format!("opened pull request #{number}{counts}"),
+        Outcome::Updated { number } => format!("updated pull request #{number}{counts}"),
+        Outcome::NeedsAttention { reason } => format!("needs attention: {reason}"),
+        Outcome::Failed { stage, error } => format!("failed at {stage}: {error}"),
         Outcome::WouldChange {
             files,
             review_items,
-        } => (
-            "would change",
-            format!("would change {files} file(s), {review_items} review item(s)"),
-        ),
-        Outcome::Interrupted => (
-            "interrupted",
-            "interrupted before this repository".to_owned(),
-        ),
-        Outcome::HeldBack(hold) => ("held back", format!("held back: {hold}")),
-    }
+        } => format!("would change {files} file(s), {review_items} review item(s)"),
+        Outcome::Interrupted => "interrupted before this repository".to_owned(),
+        Outcome::HeldBack(hold) => format!("held back: {hold}"),
+    };
+    (outcome.label(), text)
 }

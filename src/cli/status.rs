@@ -1,5 +1,6 @@
 //! `fleetmod status`: where every consumer repository of a migration
-//! stands, from the state store.
+//! stands, from the state store, as a table or as the versioned JSON
+//! document of [`crate::report::status`].
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -7,121 +8,109 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use serde_json::json;
 
 use super::Failure;
-use super::run::{WorkspaceArguments, set_up};
-use crate::store::{Held, RepoRecord, RepoState, SqliteStore, StateStore, time};
+use super::run::{Setup, WorkspaceArguments, set_up};
+use crate::report::status::{self, Filter};
+use crate::report::{Snapshot, format_age};
+use crate::store::{RepoState, time};
 
 #[derive(Debug, Args)]
 pub(crate) struct StatusArguments {
     /// The migration spec (YAML).
     spec: PathBuf,
-    /// Print one JSON object instead of a table.
+    /// Only repositories this owner (team) owns.
+    #[arg(long, value_name = "TEAM")]
+    owner: Option<String>,
+    /// Only repositories in this state: pending, cloned, no-change,
+    /// changed, pushed, pr-open, merged, closed, failed or needs-attention.
+    #[arg(long, value_name = "STATE", value_parser = parse_state)]
+    state: Option<RepoState>,
+    /// Print the status document (JSON, schema in the README) instead of a table.
     #[arg(long)]
     json: bool,
     #[command(flatten)]
     workspace: WorkspaceArguments,
 }
 
+fn parse_state(text: &str) -> Result<RepoState, String> {
+    text.parse()
+}
+
+/// Reads the snapshot of a set-up spec now (creating no state store).
+pub(crate) fn snapshot(setup: &Setup) -> Result<Snapshot, Failure> {
+    Snapshot::read(
+        &setup.spec,
+        &setup.consumers,
+        &setup.workspace.state_path(),
+        time::now_ms(),
+    )
+    .context("failed to read the state store")
+    .map_err(Failure::from)
+}
+
 pub(crate) fn run(arguments: StatusArguments) -> Result<(), Failure> {
     let setup = set_up(&arguments.spec, &arguments.workspace.workspace)?;
-    // Reporting changes nothing: without a state store, nothing ran yet.
-    let state_path = setup.workspace.state_path();
-    let (stored, held): (BTreeMap<String, RepoRecord>, Vec<Held>) = if state_path.exists() {
-        let store = SqliteStore::open(&state_path).context("failed to open the state store")?;
-        let records = store
-            .records(&setup.spec.id)
-            .context("failed to read the state store")?
-            .into_iter()
-            .map(|record| (record.repo.to_string(), record))
-            .collect();
-        let held = store
-            .held(&setup.spec.id)
-            .context("failed to read the state store")?;
-        (records, held)
-    } else {
-        (BTreeMap::new(), Vec::new())
+    let snapshot = snapshot(&setup)?;
+    let filter = Filter {
+        owner: arguments.owner,
+        state: arguments.state,
     };
-    let held_reason: BTreeMap<String, &str> = held
-        .iter()
-        .map(|held| (held.repo.to_string(), held.reason.as_str()))
-        .collect();
-    // Every consumer, with a `pending` record when no run has reached it.
-    let records: Vec<RepoRecord> = setup
-        .consumers
-        .consumers
-        .iter()
-        .map(|consumer| {
-            stored
-                .get(&consumer.repo.to_string())
-                .cloned()
-                .unwrap_or_else(|| {
-                    RepoRecord::new(
-                        &setup.spec.id,
-                        consumer.repo.clone(),
-                        consumer.owners.clone(),
-                    )
-                })
-        })
-        .collect();
-    let mut totals: BTreeMap<RepoState, usize> = BTreeMap::new();
-    for record in &records {
-        *totals.entry(record.state).or_default() += 1;
-    }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     if arguments.json {
-        let object = json!({
-            "migration": setup.spec.id,
-            "repos": records,
-            "held": held,
-            "totals": totals.iter().map(|(state, count)| (state.as_str().to_owned(), json!(count))).collect::<serde_json::Map<_, _>>(),
-        });
+        let document = status::document(&snapshot, &filter);
         writeln!(
             out,
             "{}",
-            serde_json::to_string_pretty(&object).context("failed to write JSON")?
+            serde_json::to_string_pretty(&document).context("failed to write JSON")?
         )
         .context("failed to write output")?;
         return Ok(());
     }
+    let text = table(&snapshot, &filter);
+    out.write_all(text.as_bytes())
+        .context("failed to write output")?;
+    Ok(())
+}
+
+/// The status table with its totals line.
+fn table(snapshot: &Snapshot, filter: &Filter) -> String {
     let header = [
         "REPO",
+        "OWNER",
         "STATE",
-        "OWNERS",
         "PR",
-        "FILES",
+        "CHECKS",
         "REVIEW",
-        "UPDATED",
+        "AGE",
         "LAST ERROR / HELD BACK",
     ];
-    let rows: Vec<[String; 8]> = records
+    let rows = filter.apply(snapshot);
+    let cells: Vec<[String; 8]> = rows
         .iter()
-        .map(|record| {
+        .map(|row| {
+            let record = &row.record;
             [
                 record.repo.to_string(),
+                dash_if_empty(record.owners.join(",")),
                 record.state.to_string(),
-                if record.owners.is_empty() {
-                    "-".to_owned()
-                } else {
-                    record.owners.join(",")
-                },
+                record.pull_request.map_or_else(
+                    || "-".to_owned(),
+                    |number| format!("#{number}{}", if record.draft { " draft" } else { "" }),
+                ),
                 record
-                    .pull_request
-                    .map_or_else(|| "-".to_owned(), |number| format!("#{number}")),
-                record.files_changed.to_string(),
+                    .checks
+                    .map_or_else(|| "-".to_owned(), |checks| checks.to_string()),
                 record.review_items.to_string(),
-                if record.updated_at == 0 {
-                    "-".to_owned()
-                } else {
-                    time::format_utc(record.updated_at)
-                },
+                row.age_ms(snapshot.now)
+                    .map_or_else(|| "-".to_owned(), format_age),
                 match (&record.failed_stage, &record.last_error) {
                     (Some(stage), Some(error)) => format!("{stage}: {error}"),
                     (None, Some(error)) => error.clone(),
-                    _ => held_reason
-                        .get(&record.repo.to_string())
+                    _ => row
+                        .held
+                        .as_ref()
                         .map(|reason| format!("held back: {reason}"))
                         .unwrap_or_default(),
                 },
@@ -129,7 +118,7 @@ pub(crate) fn run(arguments: StatusArguments) -> Result<(), Failure> {
         })
         .collect();
     let mut widths = header.map(str::len);
-    for row in &rows {
+    for row in &cells {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
         }
@@ -143,31 +132,53 @@ pub(crate) fn run(arguments: StatusArguments) -> Result<(), Failure> {
                 text.push_str(&format!("{cell:width$}  ", width = widths[index]));
             }
         }
-        text.trim_end().to_owned()
+        text.trim_end().to_owned() + "\n"
     };
-    writeln!(out, "{}", line(&header)).context("failed to write output")?;
-    for row in &rows {
+    let mut out = line(&header);
+    for row in &cells {
         let cells: Vec<&str> = row.iter().map(String::as_str).collect();
-        writeln!(out, "{}", line(&cells)).context("failed to write output")?;
+        out.push_str(&line(&cells));
     }
+    let totals = crate::report::totals(rows.iter().copied());
     let summary: Vec<String> = totals
         .iter()
+        .filter(|(_, count)| **count > 0)
         .map(|(state, count)| format!("{count} {state}"))
         .collect();
-    writeln!(
-        out,
-        "\n{}: {} repositories: {}",
-        setup.spec.id,
-        records.len(),
-        summary.join(", ")
-    )
-    .context("failed to write output")?;
+    let filtered = if *filter == Filter::default() {
+        String::new()
+    } else {
+        format!(" (of {}, filtered)", snapshot.repos.len())
+    };
+    out.push_str(&format!(
+        "\n{}: {} repositories{filtered}: {}; {:.1}% done\n",
+        snapshot.migration,
+        rows.len(),
+        if summary.is_empty() {
+            "none".to_owned()
+        } else {
+            summary.join(", ")
+        },
+        crate::report::done_percent(rows.iter().copied())
+    ));
+    let mut held: BTreeMap<&str, usize> = BTreeMap::new();
+    for reason in rows.iter().filter_map(|row| row.held.as_deref()) {
+        *held.entry(reason).or_default() += 1;
+    }
     if !held.is_empty() {
-        let reasons: Vec<String> = Held::by_reason(&held)
+        let reasons: Vec<String> = held
             .iter()
             .map(|(reason, count)| format!("{count}: {reason}"))
             .collect();
-        writeln!(out, "held back: {}", reasons.join("; ")).context("failed to write output")?;
+        out.push_str(&format!("held back: {}\n", reasons.join("; ")));
     }
-    Ok(())
+    out
+}
+
+fn dash_if_empty(text: String) -> String {
+    if text.is_empty() {
+        "-".to_owned()
+    } else {
+        text
+    }
 }

@@ -20,13 +20,7 @@ pub struct ChangedFile {
     pub edits: usize,
 }
 
-/// A place a reviewer must look at.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct ReviewItem {
-    pub path: String,
-    pub line: usize,
-    pub message: String,
-}
+pub use crate::store::ReviewItem;
 
 /// The change of one repository.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -147,6 +147,26 @@ pub enum Outcome {
     HeldBack(Hold),
 }
 
+impl Outcome {
+    /// A short label for counts and progress (`opened`, `held back`, …).
+    pub fn label(&self) -> &'static str {
+        match self {
+            Outcome::UpToDate => "up to date",
+            Outcome::Waiting { .. } => "waiting to retry",
+            Outcome::Finished(_) => "finished",
+            Outcome::NoChange => "no change",
+            Outcome::Withdrawn { .. } => "withdrawn",
+            Outcome::Opened { .. } => "opened",
+            Outcome::Updated { .. } => "updated",
+            Outcome::NeedsAttention { .. } => "need attention",
+            Outcome::Failed { .. } => "failed",
+            Outcome::WouldChange { .. } => "would change",
+            Outcome::Interrupted => "interrupted",
+            Outcome::HeldBack(_) => "held back",
+        }
+    }
+}
+
 /// One repository's result.
 #[derive(Clone, Debug)]
 pub struct RepoResult {
@@ -358,6 +378,7 @@ pub fn run(
             },
         };
         reporter.advance(1);
+        reporter.finished(result.outcome.label());
         report.repos.push(result);
     }
     reporter.end();

@@ -175,6 +175,7 @@ impl Publisher<'_, '_> {
         };
         record.files_changed = change.change.files.len() as u32;
         record.review_items = change.change.review.len() as u32;
+        record.review_locations = change.change.review.clone();
         if self.dry_run {
             return Ok(Outcome::WouldChange {
                 files: change.change.files.len(),
@@ -320,6 +321,7 @@ impl Publisher<'_, '_> {
         let was = record.state;
         record.files_changed = 0;
         record.review_items = 0;
+        record.review_locations.clear();
         if self.dry_run {
             return Ok(Outcome::NoChange);
         }

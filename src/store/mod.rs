@@ -15,17 +15,19 @@
 pub mod lease;
 pub mod rate;
 pub mod rollout;
+pub mod runs;
 pub(crate) mod sqlite;
 pub mod time;
 
 use std::fmt;
 use std::str::FromStr;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use self::lease::{Lease, LeaseError};
 pub use self::rate::RateLedger;
 pub use self::rollout::{Held, RolloutAction, RolloutChange, RolloutEvent, RolloutState};
+pub use self::runs::{RunLog, RunRecord};
 pub use self::sqlite::SqliteStore;
 use crate::catalog::RepoName;
 
@@ -136,8 +138,20 @@ pub struct RepoRecord {
     pub review: Option<ReviewDecision>,
     /// Whether the pull request is a draft.
     pub draft: bool,
+    /// Where a reviewer must look (`review_items` of them), sorted by path
+    /// and line.
+    pub review_locations: Vec<ReviewItem>,
     /// Unix milliseconds of the last save.
     pub updated_at: i64,
+}
+
+/// A place a reviewer must look at.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ReviewItem {
+    /// Relative to the repository root, `/`-separated.
+    pub path: String,
+    pub line: usize,
+    pub message: String,
 }
 
 /// The combined result of a commit's check runs and commit statuses.
@@ -235,6 +249,7 @@ impl RepoRecord {
             checks: None,
             review: None,
             draft: false,
+            review_locations: Vec::new(),
             updated_at: 0,
         }
     }

@@ -203,6 +203,30 @@ impl RateLedger {
         })
     }
 
+    /// Every credential's primary limit as last reported, sorted by name.
+    pub fn primaries(&self) -> Result<Vec<(String, PrimaryLimit)>, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare(
+                "SELECT credential, remaining, reset_at FROM rate_limits \
+                 WHERE remaining IS NOT NULL AND reset_at IS NOT NULL ORDER BY credential",
+            )
+            .map_err(self.error("read the rate limits"))?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok((
+                    row.get(0)?,
+                    PrimaryLimit {
+                        remaining: row.get(1)?,
+                        reset_at: row.get(2)?,
+                    },
+                ))
+            })
+            .map_err(self.error("read the rate limits"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(self.error("read the rate limits"))
+    }
+
     /// Mutating requests recorded for `credential` in `(from, to]`.
     #[cfg(test)]
     fn mutations_between(&self, credential: &str, from: i64, to: i64) -> Result<u64, StoreError> {

@@ -109,6 +109,18 @@ CREATE TABLE leases (
     expires_at INTEGER NOT NULL
 );
 ",
+    "
+ALTER TABLE repos ADD COLUMN review_locations TEXT NOT NULL DEFAULT '[]';
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    migration TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    heartbeat_at INTEGER NOT NULL,
+    finished_at INTEGER,
+    outcome TEXT
+);
+CREATE INDEX runs_by_migration ON runs (migration, id);
+",
 ];
 
 /// A state store in a SQLite file.
@@ -120,7 +132,7 @@ pub struct SqliteStore {
 
 const COLUMNS: &str = "migration, repo, state, owners, default_branch, base_sha, rules_hash, \
     pushed_sha, branch_head, pull_request, pull_request_url, files_changed, review_items, failed_stage, \
-    last_error, attempts, retry_after, updated_at, mergeable, checks, review, draft";
+    last_error, attempts, retry_after, updated_at, mergeable, checks, review, draft, review_locations";
 
 impl SqliteStore {
     /// Opens (or creates) the store at `path`, bringing its schema up to date.
@@ -299,10 +311,14 @@ fn record_from_row(row: &Row<'_>) -> rusqlite::Result<Result<RepoRecord, String>
         checks: None,
         review: None,
         draft: row.get(21)?,
+        review_locations: Vec::new(),
     };
     let checks: Option<String> = row.get(19)?;
     let review: Option<String> = row.get(20)?;
+    let locations: String = row.get(22)?;
     let parsed = (|| {
+        record.review_locations = serde_json::from_str(&locations)
+            .map_err(|error| format!("review locations of {repo}: {error}"))?;
         record.repo = RepoName::parse(&repo)?;
         record.state = state.parse()?;
         record.checks = checks.as_deref().map(str::parse).transpose()?;
@@ -356,7 +372,7 @@ impl StateStore for SqliteStore {
             .execute(
                 &format!(
                     "INSERT OR REPLACE INTO repos ({COLUMNS}) VALUES \
-                     (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)"
+                     (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)"
                 ),
                 params![
                     record.migration,
@@ -381,6 +397,7 @@ impl StateStore for SqliteStore {
                     record.checks.map(|checks| checks.as_str()),
                     record.review.map(|review| review.as_str()),
                     record.draft,
+                    serde_json::to_string(&record.review_locations).unwrap_or_else(|_| "[]".to_owned()),
                 ],
             )
             .map_err(sqlite("save a repository"))?;
