@@ -4,7 +4,9 @@
 //!
 //! The fleet-scale tests run the library in-process on a simulated clock
 //! that the simulator shares, so an hour of rate limits passes in moments;
-//! the others run the binary against the simulator in real time.
+//! the others run the binary against the simulator in real time. The
+//! tracking-issue tests call the forge directly, on the simulated clock,
+//! and check what the simulator holds afterwards.
 
 #[path = "common/mod.rs"]
 mod common;
@@ -15,16 +17,18 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
+use fleetmod::catalog::RepoName;
 use fleetmod::engine::Scanner;
 use fleetmod::fleet::{self, Fleet, RunOptions, Workspace};
-use fleetmod::forge::github::GitHubForge;
+use fleetmod::forge::github::{GitHubForge, PublishedIssue, tracking_marker};
+use fleetmod::forge::{Forge, NewPullRequest};
 use fleetmod::migrate::Migration;
 use fleetmod::progress::Silent;
 use fleetmod::rule::RuleSet;
-use fleetmod::spec::Spec;
+use fleetmod::spec::{GitHubAuth, GitHubSettings, RequestLimits, Spec};
 use fleetmod::store::time::{Clock, ManualClock};
 use fleetmod::store::{RateLedger, RepoState, SqliteStore, StateStore};
-use github_sim::{Fault, Faults, Options, Simulator};
+use github_sim::{Fault, Faults, IssueSnapshot, Options, Simulator};
 
 const TOKEN: &str = "ghp_fleetmodTestToken0123456789abcdefXYZ";
 
@@ -511,4 +515,384 @@ fn automerge_merges_through_github_only_at_the_pushed_head() {
         .unwrap()
         .unwrap();
     assert_eq!(record.state, RepoState::NeedsAttention);
+}
+
+/// The repository the tracking-issue tests publish to.
+const TRACKED: (&str, &str) = ("acme", "tracked");
+/// The create endpoints, as the simulator counts requests.
+const CREATE_ISSUE: &str = "POST /repos/{owner}/{repo}/issues";
+const CREATE_COMMENT: &str = "POST /repos/{owner}/{repo}/issues/{issue_number}/comments";
+
+/// A simulator on `clock` with `acme/tracked`, and a forge on it for
+/// library calls (its rate ledger in `folder`).
+fn tracking_setup(folder: &Path, clock: &Arc<ManualClock>) -> (Simulator, GitHubForge, RepoName) {
+    let simulator = simulator("", Some(clock.clone()));
+    simulator.add_repo(TRACKED.0, TRACKED.1, &[("README.md", "tracked\n")]);
+    let settings = GitHubSettings {
+        api_url: simulator.api_url(),
+        auth: GitHubAuth::Token {
+            env: "FLEETMOD_TEST_TOKEN".to_owned(),
+        },
+        requests: RequestLimits {
+            min_interval_ms: 0,
+            ..RequestLimits::default()
+        },
+    };
+    let ledger = RateLedger::open(&folder.join("state.db")).expect("ledger");
+    let forge_clock: Arc<dyn Clock> = clock.clone();
+    let forge = GitHubForge::with_token(&settings, TOKEN, ledger, forge_clock).expect("connects");
+    let repo = RepoName::parse("acme/tracked").expect("a repository name");
+    (simulator, forge, repo)
+}
+
+fn texts(parts: &[&str]) -> Vec<String> {
+    parts.iter().map(|part| (*part).to_owned()).collect()
+}
+
+/// What GitHub should hold for part `part`.
+fn marked(migration: &str, part: usize, text: &str) -> String {
+    format!("{}\n{text}", tracking_marker(migration, part))
+}
+
+/// The issues of `acme/tracked` that carry `migration`'s part-1 marker.
+fn tracking_issues(simulator: &Simulator, migration: &str) -> Vec<IssueSnapshot> {
+    let marker = tracking_marker(migration, 1);
+    simulator
+        .issues(TRACKED.0, TRACKED.1)
+        .into_iter()
+        .filter(|issue| issue.body.contains(&marker))
+        .collect()
+}
+
+/// The one tracking issue of `migration`.
+fn the_tracking_issue(simulator: &Simulator, migration: &str) -> IssueSnapshot {
+    let mut issues = tracking_issues(simulator, migration);
+    assert_eq!(issues.len(), 1, "exactly one tracking issue: {issues:#?}");
+    issues.remove(0)
+}
+
+/// Bodies of an issue's comments, oldest first.
+fn comment_bodies(issue: &IssueSnapshot) -> Vec<&str> {
+    issue
+        .comments
+        .iter()
+        .map(|comment| comment.body.as_str())
+        .collect()
+}
+
+/// A publish's counters, for comparing.
+fn counts(published: &PublishedIssue) -> (bool, bool, usize, usize, usize) {
+    (
+        published.created,
+        published.updated,
+        published.comments_created,
+        published.comments_updated,
+        published.comments_deleted,
+    )
+}
+
+#[test]
+fn the_tracking_issue_is_created_then_updated_in_place_and_never_duplicated() {
+    let clock = Arc::new(ManualClock::new(1_800_000_000_000));
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let (simulator, forge, repo) = tracking_setup(folder.path(), &clock);
+    let title = "fleetmod: orders-v2";
+    // A person's issue with the same title, and a pull request quoting the
+    // marker: neither is the tracking issue.
+    let person_issue = simulator.add_issue("acme", "tracked", "alice", title, "Same title.");
+    simulator.commit_files("acme", "tracked", "quote", &[("a.txt", "a\n")], "Quote");
+    let quoting = marked("orders-v2", 1, "quoted");
+    let request = NewPullRequest {
+        head: "quote",
+        base: "main",
+        title: "Quote the marker",
+        body: &quoting,
+        labels: &[],
+        reviewers: &[],
+        assignees: &[],
+        draft: false,
+    };
+    forge
+        .create_pull_request(&repo, &request)
+        .expect("a pull request");
+
+    let publish = |parts: &[&str]| {
+        forge
+            .publish_tracking_issue(&repo, "orders-v2", title, &texts(parts))
+            .expect("publishes")
+    };
+    let first = publish(&["Part one"]);
+    assert_eq!(counts(&first), (true, false, 0, 0, 0));
+    let issue = the_tracking_issue(&simulator, "orders-v2");
+    assert_eq!(issue.number, first.number);
+    assert_eq!(
+        issue.number, 3,
+        "numbered after the issue and the pull request"
+    );
+    assert!(
+        first.url.ends_with("/acme/tracked/issues/3"),
+        "{}",
+        first.url
+    );
+    assert_eq!(issue.title, title);
+    assert_eq!(issue.body, marked("orders-v2", 1, "Part one"));
+    assert_eq!(issue.state, "open");
+    assert_eq!(issue.user, github_sim::BOT_LOGIN);
+
+    // Newer issues push it to the list's second page; the same content
+    // again sends no write at all.
+    for index in 0..120 {
+        simulator.add_issue("acme", "tracked", "bob", &format!("issue {index}"), "text");
+    }
+    simulator.reset_stats();
+    let second = publish(&["Part one"]);
+    assert_eq!(counts(&second), (false, false, 0, 0, 0));
+    assert_eq!(second.number, first.number);
+    let stats = simulator.stats();
+    assert_eq!(stats.mutating, 0, "{:#?}", stats.mutating_by_endpoint);
+
+    // People comment; three parts add two comments after theirs (on the
+    // comment list's second page).
+    for index in 0..101 {
+        simulator.add_comment(
+            "acme",
+            "tracked",
+            first.number,
+            "alice",
+            &format!("note {index}"),
+        );
+    }
+    let third = publish(&["Part one, again", "Part two", "Part three"]);
+    assert_eq!(counts(&third), (false, true, 2, 0, 0));
+    let issue = the_tracking_issue(&simulator, "orders-v2");
+    assert_eq!(issue.body, marked("orders-v2", 1, "Part one, again"));
+    let bodies = comment_bodies(&issue);
+    assert_eq!(bodies.len(), 103);
+    assert_eq!(bodies[101], marked("orders-v2", 2, "Part two"));
+    assert_eq!(bodies[102], marked("orders-v2", 3, "Part three"));
+    let part_two = issue.comments[101].id;
+
+    // Two parts: part 2 is edited in place, part 3's comment goes.
+    let fourth = publish(&["Part one, again", "Part two, again"]);
+    assert_eq!(counts(&fourth), (false, false, 0, 1, 1));
+    let issue = the_tracking_issue(&simulator, "orders-v2");
+    assert_eq!(issue.comments.len(), 102);
+    assert_eq!(issue.comments[101].id, part_two);
+    assert_eq!(
+        issue.comments[101].body,
+        marked("orders-v2", 2, "Part two, again")
+    );
+    for (index, comment) in issue.comments[..101].iter().enumerate() {
+        assert_eq!(comment.user, "alice");
+        assert_eq!(
+            comment.body,
+            format!("note {index}"),
+            "people's comments stay"
+        );
+    }
+
+    // A duplicate of part 2 (a crashed run's) goes; the oldest stays.
+    let duplicate = marked("orders-v2", 2, "Part two, again");
+    simulator.add_comment(
+        "acme",
+        "tracked",
+        first.number,
+        github_sim::BOT_LOGIN,
+        &duplicate,
+    );
+    let fifth = publish(&["Part one, again", "Part two, again"]);
+    assert_eq!(counts(&fifth), (false, false, 0, 0, 1));
+    let issue = the_tracking_issue(&simulator, "orders-v2");
+    assert_eq!(issue.comments.len(), 102);
+    assert_eq!(issue.comments[101].id, part_two);
+
+    // Nothing else was touched.
+    let issues = simulator.issues("acme", "tracked");
+    assert_eq!(issues.len(), 122);
+    let person = issues
+        .iter()
+        .find(|issue| issue.number == person_issue)
+        .expect("the person's issue");
+    assert_eq!(
+        (person.title.as_str(), person.body.as_str()),
+        (title, "Same title.")
+    );
+    let pulls = simulator.pulls("acme", "tracked");
+    assert_eq!(pulls.len(), 1);
+    assert_eq!(pulls[0].body, quoting);
+    assert!(pulls[0].comments.is_empty());
+}
+
+#[test]
+fn a_lost_answer_to_a_create_leaves_one_tracking_issue_and_one_comment() {
+    let clock = Arc::new(ManualClock::new(1_800_000_000_000));
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let (simulator, forge, repo) = tracking_setup(folder.path(), &clock);
+    // The first create fails before the write, the second writes and
+    // loses the answer; so does the first comment's create.
+    simulator.fail_next(CREATE_ISSUE, Fault::ServerError);
+    simulator.fail_next(CREATE_ISSUE, Fault::CreatedThenServerError);
+    simulator.fail_next(CREATE_COMMENT, Fault::CreatedThenServerError);
+    simulator.reset_stats();
+    let parts = texts(&["Body", "Second part"]);
+    let published = forge
+        .publish_tracking_issue(&repo, "orders-v2", "Tracking", &parts)
+        .expect("publishes");
+    assert_eq!(counts(&published), (true, false, 1, 0, 0));
+    let stats = simulator.stats();
+    assert_eq!(stats.faults_injected, 3, "{stats:#?}");
+    assert_eq!(stats.mutating_by_endpoint[CREATE_ISSUE], 2);
+    assert_eq!(stats.mutating_by_endpoint[CREATE_COMMENT], 1);
+    let issue = the_tracking_issue(&simulator, "orders-v2");
+    assert_eq!(issue.number, published.number);
+    assert_eq!(
+        comment_bodies(&issue),
+        [marked("orders-v2", 2, "Second part")]
+    );
+
+    // A rerun (as after a crash that lost the whole answer) finds it all.
+    let rerun = forge
+        .publish_tracking_issue(&repo, "orders-v2", "Tracking", &parts)
+        .expect("publishes");
+    assert_eq!(counts(&rerun), (false, false, 0, 0, 0));
+    assert_eq!(rerun.number, published.number);
+    assert_eq!(simulator.issues("acme", "tracked").len(), 1);
+    assert_eq!(
+        the_tracking_issue(&simulator, "orders-v2").comments.len(),
+        1
+    );
+}
+
+#[test]
+fn a_closed_tracking_issue_is_updated_and_stays_closed() {
+    let clock = Arc::new(ManualClock::new(1_800_000_000_000));
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let (simulator, forge, repo) = tracking_setup(folder.path(), &clock);
+    let first = forge
+        .publish_tracking_issue(&repo, "orders-v2", "Old title", &texts(&["Old"]))
+        .expect("publishes");
+    simulator.close_issue("acme", "tracked", first.number);
+    let second = forge
+        .publish_tracking_issue(&repo, "orders-v2", "New title", &texts(&["New", "More"]))
+        .expect("publishes");
+    assert_eq!(counts(&second), (false, true, 1, 0, 0));
+    assert_eq!(second.number, first.number);
+    let issue = the_tracking_issue(&simulator, "orders-v2");
+    assert_eq!(issue.state, "closed");
+    assert_eq!(issue.title, "New title");
+    assert_eq!(issue.body, marked("orders-v2", 1, "New"));
+    assert_eq!(comment_bodies(&issue), [marked("orders-v2", 2, "More")]);
+    assert_eq!(simulator.issues("acme", "tracked").len(), 1);
+}
+
+#[test]
+fn two_migrations_in_one_repository_get_two_tracking_issues() {
+    let clock = Arc::new(ManualClock::new(1_800_000_000_000));
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let (simulator, forge, repo) = tracking_setup(folder.path(), &clock);
+    // One id is the start of the other: markers must not mix them up.
+    let migrations = ["orders", "orders-v2"];
+    let publish = |migration: &str| {
+        let parts = texts(&[&format!("{migration} body"), &format!("{migration} part 2")]);
+        forge
+            .publish_tracking_issue(&repo, migration, &format!("Tracking {migration}"), &parts)
+            .expect("publishes")
+    };
+    let first: Vec<PublishedIssue> = migrations.iter().map(|id| publish(id)).collect();
+    assert_eq!(counts(&first[0]), (true, false, 1, 0, 0));
+    assert_eq!(counts(&first[1]), (true, false, 1, 0, 0));
+    assert_ne!(first[0].number, first[1].number);
+    for (migration, published) in migrations.iter().zip(&first) {
+        let issue = the_tracking_issue(&simulator, migration);
+        assert_eq!(issue.number, published.number);
+        assert_eq!(issue.title, format!("Tracking {migration}"));
+        assert_eq!(
+            comment_bodies(&issue),
+            [marked(migration, 2, &format!("{migration} part 2"))]
+        );
+    }
+    for (migration, published) in migrations.iter().zip(&first) {
+        let again = publish(migration);
+        assert_eq!(counts(&again), (false, false, 0, 0, 0), "{migration}");
+        assert_eq!(again.number, published.number);
+    }
+    assert_eq!(simulator.issues("acme", "tracked").len(), 2);
+}
+
+#[test]
+fn publishing_through_random_faults_converges_on_one_tracking_issue() {
+    let clock = Arc::new(ManualClock::new(1_800_000_000_000));
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let (simulator, forge, repo) = tracking_setup(folder.path(), &clock);
+    simulator.set_faults(Faults {
+        rate: 0.3,
+        seed: 11,
+        kinds: vec![
+            Fault::ServerError,
+            Fault::BadGateway,
+            Fault::SecondaryWithRetryAfter,
+            Fault::TooManyRequests,
+            Fault::CreatedThenServerError,
+        ],
+        slow_ms: 0,
+        timeout_ms: 0,
+    });
+    // Parts come and go, and change every round; a failed publish is
+    // simply run again.
+    for (round, count) in [1, 4, 2, 5, 3, 1, 6, 2].into_iter().enumerate() {
+        let parts: Vec<String> = (1..=count)
+            .map(|part| format!("part {part} of round {round}"))
+            .collect();
+        let published = (0..10)
+            .find_map(|_| {
+                forge
+                    .publish_tracking_issue(&repo, "orders-v2", "Tracking", &parts)
+                    .ok()
+            })
+            .expect("publishes within ten runs");
+        let issue = the_tracking_issue(&simulator, "orders-v2");
+        assert_eq!(issue.number, published.number);
+        let expected: Vec<String> = parts
+            .iter()
+            .enumerate()
+            .skip(1)
+            .map(|(index, part)| marked("orders-v2", index + 1, part))
+            .collect();
+        assert_eq!(comment_bodies(&issue), expected);
+        assert_eq!(issue.body, marked("orders-v2", 1, &parts[0]));
+    }
+    let stats = simulator.stats();
+    assert!(stats.faults_injected > 10, "{stats:#?}");
+    assert_eq!(simulator.issues("acme", "tracked").len(), 1);
+}
+
+#[test]
+fn a_refused_write_names_the_tracking_issue_and_the_repository() {
+    let clock = Arc::new(ManualClock::new(1_800_000_000_000));
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let (simulator, forge, repo) = tracking_setup(folder.path(), &clock);
+    let published = forge
+        .publish_tracking_issue(&repo, "orders-v2", "Tracking", &texts(&["Before"]))
+        .expect("publishes");
+    simulator.set_archived("acme", "tracked", true);
+    let error = forge
+        .publish_tracking_issue(&repo, "orders-v2", "Tracking", &texts(&["After"]))
+        .expect_err("an archived repository refuses the edit")
+        .to_string();
+    let context = format!(
+        "failed to update the tracking issue #{} in acme/tracked: GitHub answered 403",
+        published.number
+    );
+    assert!(error.starts_with(&context), "{error}");
+    assert!(!error.contains(TOKEN), "{error}");
+    let error = forge
+        .publish_tracking_issue(&repo, "orders-v2", "Tracking", &[])
+        .expect_err("nothing to publish")
+        .to_string();
+    assert!(
+        error.contains("the tracking issue of orders-v2 in acme/tracked"),
+        "{error}"
+    );
+    let issue = the_tracking_issue(&simulator, "orders-v2");
+    assert_eq!(issue.body, marked("orders-v2", 1, "Before"));
 }

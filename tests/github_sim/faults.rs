@@ -5,9 +5,11 @@
 //! server's mutex) before any endpoint logic runs. It counts the request,
 //! authenticates it, charges the primary (hourly) quota, enforces the
 //! secondary limit on mutating requests with sliding windows over the
-//! injected clock, and finally rolls the fault dice. The dice are a
-//! splitmix64 stream seeded by [`Faults::seed`], so a client that issues the
-//! same requests in the same order meets the same faults. What happens with
+//! injected clock, and finally picks the fault: one scheduled for the
+//! request's endpoint ([`Traffic::schedule`]) if any, else whatever the
+//! dice say. The dice are a splitmix64 stream seeded by [`Faults::seed`],
+//! so a client that issues the same requests in the same order meets the
+//! same faults; a scheduled fault hits exactly one chosen request. What happens with
 //! an injected fault (answer at once, or run the handler first and lie about
 //! the outcome) is up to the caller; this module only decides.
 
@@ -107,6 +109,9 @@ pub struct Traffic {
     faults: Faults,
     rng: Rng,
     sequence: u64,
+    /// Faults for the next requests to an endpoint (`"METHOD /template"`),
+    /// in the order they were scheduled.
+    scheduled: Vec<(String, Fault)>,
 }
 
 impl Default for Traffic {
@@ -120,6 +125,7 @@ impl Default for Traffic {
             faults: Faults::default(),
             rng: Rng::new(0),
             sequence: 0,
+            scheduled: Vec::new(),
         }
     }
 }
@@ -129,6 +135,13 @@ impl Traffic {
     pub fn set_faults(&mut self, faults: Faults) {
         self.rng = Rng::new(faults.seed);
         self.faults = faults;
+    }
+
+    /// Gives the next request to `endpoint` (`"METHOD /template"`, the
+    /// statistics key) `fault`, whatever the dice say. Scheduled faults
+    /// survive [`Traffic::set_faults`].
+    pub fn schedule(&mut self, endpoint: &str, fault: Fault) {
+        self.scheduled.push((endpoint.to_string(), fault));
     }
 
     /// A fresh value for `x-github-request-id`.
@@ -231,6 +244,10 @@ impl Traffic {
 
     /// Decides whether this request gets a fault, and which one.
     fn roll(&mut self, req: RequestInfo<'_>) -> Option<Injected> {
+        if let Some(index) = self.scheduled.iter().position(|(key, _)| key == req.key) {
+            let (_, kind) = self.scheduled.remove(index);
+            return Some(self.inject(kind, 1));
+        }
         if self.faults.rate <= 0.0 || self.faults.kinds.is_empty() {
             return None;
         }
@@ -250,17 +267,22 @@ impl Traffic {
             return None;
         }
         let kind = applicable[(pick % applicable.len() as u64) as usize];
+        Some(self.inject(kind, retry_after))
+    }
+
+    /// Counts and describes one injected fault.
+    fn inject(&mut self, kind: Fault, retry_after: u64) -> Injected {
         self.stats.faults_injected += 1;
         let sleep_ms = match kind {
             Fault::Slow => self.faults.slow_ms,
             Fault::Timeout => self.faults.timeout_ms,
             _ => 0,
         };
-        Some(Injected {
+        Injected {
             kind,
             retry_after,
             sleep_ms,
-        })
+        }
     }
 }
 

@@ -2,9 +2,9 @@
 //!
 //! Design: each endpoint is a synchronous function over the locked
 //! [`World`] and a [`Ctx`] describing the request, returning a [`Reply`];
-//! they live in `pulls`, `issues`, `commits` and `graphql`, and this module
-//! routes to them and holds what they share (error replies, repository
-//! lookup, pagination).
+//! they live in `pulls`, `issues`, `plain_issues`, `commits` and
+//! `graphql`, and this module routes to them and holds what they share
+//! (error replies, repository lookup, pagination).
 //! Branch state is read from the bare repositories at request time (open
 //! pull requests refresh their head/base shas before being rendered), and
 //! merges and branch deletions write to them. Validation mirrors GitHub's
@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use super::render::{self, Urls};
 use super::routes::{Endpoint, Matched, Reply};
 use super::state::{Pull, Repo, World};
-use super::{commits, git, graphql, issues, pulls};
+use super::{commits, git, graphql, issues, plain_issues, pulls};
 
 /// What an endpoint needs to know about the request.
 pub struct Ctx<'a> {
@@ -123,9 +123,10 @@ pub fn dispatch(world: &mut World, ctx: &Ctx<'_>, m: &Matched) -> Reply {
         Endpoint::UpdatePull(n) => pulls::update_pull(world, ctx, key, *n),
         Endpoint::MergePull(n) => pulls::merge_pull(world, ctx, key, *n),
         Endpoint::IsMerged(n) => pulls::is_merged(world, key, *n),
-        Endpoint::GetIssue(n) => with_pull(world, key, *n, |r, p| {
-            Reply::ok(render::issue(ctx.urls, r, p))
-        }),
+        Endpoint::ListIssues => plain_issues::list_issues(world, ctx, key, &m.path),
+        Endpoint::CreateIssue => plain_issues::create_issue(world, ctx, key),
+        Endpoint::GetIssue(n) => plain_issues::get_issue(world, ctx, key, *n),
+        Endpoint::UpdateIssue(n) => plain_issues::update_issue(world, ctx, key, *n),
         Endpoint::ListLabels(n) => with_pull(world, key, *n, |r, p| {
             paginate(ctx, &m.path, array(render::pull_labels(ctx.urls, r, p)))
         }),
@@ -150,15 +151,10 @@ pub fn dispatch(world: &mut World, ctx: &Ctx<'_>, m: &Matched) -> Reply {
                 .collect();
             paginate(ctx, &m.path, items)
         }),
-        Endpoint::ListComments(n) => with_pull(world, key, *n, |r, p| {
-            let items = p
-                .comments
-                .iter()
-                .map(|c| render::comment(ctx.urls, r, p.number, c))
-                .collect();
-            paginate(ctx, &m.path, items)
-        }),
+        Endpoint::ListComments(n) => issues::list_comments(world, ctx, key, *n, &m.path),
         Endpoint::CreateComment(n) => issues::create_comment(world, ctx, key, *n),
+        Endpoint::UpdateComment(id) => issues::update_comment(world, ctx, key, *id),
+        Endpoint::DeleteComment(id) => issues::delete_comment(world, key, *id),
         Endpoint::CheckRuns(r) => commits::check_runs(world, ctx, key, r, &m.path),
         Endpoint::CombinedStatus(r) => commits::combined_status(world, ctx, key, r),
         Endpoint::GetRef(r) => commits::get_ref(world, ctx, key, r),

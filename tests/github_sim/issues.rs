@@ -1,16 +1,18 @@
-//! Issue-side endpoints of pull requests: labels, assignees, requested
-//! reviewers and issue comments.
+//! Issue-side endpoints of pull requests (labels, assignees, requested
+//! reviewers) and issue comments, on pull requests and plain issues alike.
 //!
-//! Design: each endpoint mutates the pull request record and answers with
-//! the shape GitHub uses for it (label arrays, an issue object, a simple
-//! pull request or a comment). Labels are created in the repository on
-//! first use; team reviewers must have been declared with `add_team`.
+//! Design: each endpoint mutates the pull request (or, for comments, the
+//! pull request or issue) record and answers with the shape GitHub uses for
+//! it (label arrays, an issue object, a simple pull request or a comment).
+//! Labels are created in the repository on first use; team reviewers must
+//! have been declared with `add_team`. Comments are addressed by their
+//! repository-wide id for editing and deleting, as on GitHub.
 
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::BOT_LOGIN;
-use super::handlers::{Ctx, RepoKey, custom_error, missing_field, refresh};
+use super::handlers::{Ctx, RepoKey, custom_error, missing_field, paginate, refresh};
 use super::pulls::pull_reply;
 use super::render;
 use super::routes::Reply;
@@ -244,20 +246,45 @@ struct CommentBody {
     body: Option<String>,
 }
 
-/// `POST /repos/{owner}/{repo}/issues/{n}/comments`, authored by the bot.
-pub fn create_comment(world: &mut World, ctx: &Ctx<'_>, key: RepoKey<'_>, number: u64) -> Reply {
-    let req: CommentBody = match ctx.json() {
-        Ok(r) => r,
-        Err(reply) => return reply,
+/// The non-empty `body` of a comment request; `Err` is a ready reply.
+fn comment_body(ctx: &Ctx<'_>) -> Result<String, Reply> {
+    let req: CommentBody = ctx.json()?;
+    req.body
+        .filter(|b| !b.is_empty())
+        .ok_or_else(|| missing_field("body"))
+}
+
+/// `GET /repos/{owner}/{repo}/issues/{n}/comments`, oldest first, on a pull
+/// request or a plain issue.
+pub fn list_comments(
+    world: &World,
+    ctx: &Ctx<'_>,
+    key: RepoKey<'_>,
+    number: u64,
+    path: &str,
+) -> Reply {
+    let Some(repo) = world.repo(key.owner, key.name) else {
+        return Reply::not_found();
     };
-    let Some(body) = req.body.filter(|b| !b.is_empty()) else {
-        return missing_field("body");
+    let Some(comments) = repo.comments(number) else {
+        return Reply::not_found();
+    };
+    let items = comments
+        .iter()
+        .map(|c| render::comment(ctx.urls, repo, number, c))
+        .collect();
+    paginate(ctx, path, items)
+}
+
+/// `POST /repos/{owner}/{repo}/issues/{n}/comments` on a pull request or a
+/// plain issue, authored by the bot.
+pub fn create_comment(world: &mut World, ctx: &Ctx<'_>, key: RepoKey<'_>, number: u64) -> Reply {
+    let body = match comment_body(ctx) {
+        Ok(body) => body,
+        Err(reply) => return reply,
     };
     let id = world.next_id();
     let Some(repo) = world.repo_mut(key.owner, key.name) else {
-        return Reply::not_found();
-    };
-    let Some(p) = repo.pull_mut(number) else {
         return Reply::not_found();
     };
     let c = CommentRec {
@@ -265,8 +292,41 @@ pub fn create_comment(world: &mut World, ctx: &Ctx<'_>, key: RepoKey<'_>, number
         user: BOT_LOGIN.to_string(),
         body,
         created_at: ctx.now,
+        updated_at: ctx.now,
     };
-    p.comments.push(c.clone());
-    p.updated_at = ctx.now;
+    if !repo.push_comment(number, c.clone(), ctx.now) {
+        return Reply::not_found();
+    }
     Reply::json(201, render::comment(ctx.urls, repo, number, &c))
+}
+
+/// `PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}`: a new body.
+pub fn update_comment(world: &mut World, ctx: &Ctx<'_>, key: RepoKey<'_>, id: u64) -> Reply {
+    let body = match comment_body(ctx) {
+        Ok(body) => body,
+        Err(reply) => return reply,
+    };
+    let Some(repo) = world.repo_mut(key.owner, key.name) else {
+        return Reply::not_found();
+    };
+    let Some((number, c)) = repo.comment_mut(id) else {
+        return Reply::not_found();
+    };
+    c.body = body;
+    c.updated_at = ctx.now;
+    let c = c.clone();
+    Reply::ok(render::comment(ctx.urls, repo, number, &c))
+}
+
+/// `DELETE /repos/{owner}/{repo}/issues/comments/{comment_id}`: 204, or
+/// 404 when there is no such comment (any more).
+pub fn delete_comment(world: &mut World, key: RepoKey<'_>, id: u64) -> Reply {
+    let removed = world
+        .repo_mut(key.owner, key.name)
+        .is_some_and(|repo| repo.remove_comment(id));
+    if removed {
+        Reply::empty(204)
+    } else {
+        Reply::not_found()
+    }
 }

@@ -6,8 +6,8 @@
 //! Repositories are real bare git repositories under [`Simulator::root`]
 //! whose `clone_url` is a `file://` URL: clients push to them directly and
 //! the simulator reads branch state from disk on every request. Everything
-//! else (pull requests, labels, reviews, checks, ...) lives in memory
-//! (`state`). Requests are authenticated, counted, rate limited (primary
+//! else (pull requests, issues, labels, reviews, checks, ...) lives in
+//! memory (`state`). Requests are authenticated, counted, rate limited (primary
 //! quota and a secondary limit on mutating requests, both over the injected
 //! clock) and optionally hit by deterministic faults (`faults`) before
 //! reaching the endpoints (`routes`, `handlers`), whose JSON (`render`)
@@ -25,6 +25,7 @@ mod git;
 mod graphql;
 mod handlers;
 mod issues;
+mod plain_issues;
 mod pulls;
 mod render;
 mod routes;
@@ -169,6 +170,27 @@ pub struct PullSnapshot {
     /// Comment bodies, oldest first.
     pub comments: Vec<String>,
     pub head_sha: String,
+}
+
+/// A comment as the test sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommentSnapshot {
+    pub id: u64,
+    pub user: String,
+    pub body: String,
+}
+
+/// A plain issue (not a pull request) as the test sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssueSnapshot {
+    pub number: u64,
+    pub user: String,
+    pub title: String,
+    pub body: String,
+    /// `"open"` or `"closed"`.
+    pub state: String,
+    /// Oldest first.
+    pub comments: Vec<CommentSnapshot>,
 }
 
 /// A running simulated GitHub. Dropping it shuts the server down.
@@ -321,6 +343,15 @@ impl Simulator {
     /// Replaces the fault configuration (and restarts its random stream).
     pub fn set_faults(&self, faults: Faults) {
         self.shared.lock().traffic.set_faults(faults);
+    }
+
+    /// Gives the next request to `endpoint` (`"METHOD /template"`, as in
+    /// [`Stats::by_endpoint`]) `fault`, whatever [`Faults`] says: e.g.
+    /// `Fault::CreatedThenServerError` on `"POST
+    /// /repos/{owner}/{repo}/issues"` creates the issue and loses the
+    /// answer.
+    pub fn fail_next(&self, endpoint: &str, fault: Fault) {
+        self.shared.lock().traffic.schedule(endpoint, fault);
     }
 
     /// A copy of the request counters.
@@ -512,18 +543,97 @@ impl Simulator {
         });
     }
 
-    /// An issue comment by `user`.
-    pub fn add_comment(&self, owner: &str, name: &str, number: u64, user: &str, body: &str) {
-        let id = self.shared.lock().world.next_id();
-        self.with_pull(owner, name, number, |_, p, now| {
-            p.comments.push(CommentRec {
-                id,
-                user: user.to_string(),
-                body: body.to_string(),
-                created_at: now,
-            });
-            p.updated_at = now;
+    /// An issue comment by `user` on a pull request or a plain issue;
+    /// returns its id.
+    pub fn add_comment(&self, owner: &str, name: &str, number: u64, user: &str, body: &str) -> u64 {
+        let now = self.now();
+        let mut inner = self.shared.lock();
+        let id = inner.world.next_id();
+        let comment = CommentRec {
+            id,
+            user: user.to_string(),
+            body: body.to_string(),
+            created_at: now,
+            updated_at: now,
+        };
+        let added = inner
+            .world
+            .repo_mut(owner, name)
+            .is_some_and(|repo| repo.push_comment(number, comment, now));
+        assert!(added, "github_sim: no pull request or issue #{number}");
+        id
+    }
+
+    /// Plain issues of a repository (pull requests left out), by number.
+    pub fn issues(&self, owner: &str, name: &str) -> Vec<IssueSnapshot> {
+        let inner = self.shared.lock();
+        let Some(repo) = inner.world.repo(owner, name) else {
+            return Vec::new();
+        };
+        let mut out: Vec<IssueSnapshot> = repo
+            .issues
+            .iter()
+            .map(|i| IssueSnapshot {
+                number: i.number,
+                user: i.user.clone(),
+                title: i.title.clone(),
+                body: i.body.clone().unwrap_or_default(),
+                state: if i.open { "open" } else { "closed" }.to_string(),
+                comments: i
+                    .comments
+                    .iter()
+                    .map(|c| CommentSnapshot {
+                        id: c.id,
+                        user: c.user.clone(),
+                        body: c.body.clone(),
+                    })
+                    .collect(),
+            })
+            .collect();
+        out.sort_by_key(|i| i.number);
+        out
+    }
+
+    /// An issue opened by `user` (a person, or [`BOT_LOGIN`]); returns its
+    /// number.
+    pub fn add_issue(&self, owner: &str, name: &str, user: &str, title: &str, body: &str) -> u64 {
+        let now = self.now();
+        let mut inner = self.shared.lock();
+        let id = inner.world.next_id();
+        let repo = inner
+            .world
+            .repo_mut(owner, name)
+            .expect("github_sim: unknown repository");
+        let number = repo.next_number();
+        repo.issues.push(state::Issue {
+            number,
+            id,
+            user: user.to_string(),
+            title: title.to_string(),
+            body: Some(body.to_string()),
+            open: true,
+            closed_at: None,
+            created_at: now,
+            updated_at: now,
+            comments: Vec::new(),
         });
+        number
+    }
+
+    /// Closes a plain issue, as a person would.
+    pub fn close_issue(&self, owner: &str, name: &str, number: u64) {
+        let now = self.now();
+        let mut inner = self.shared.lock();
+        let issue = inner
+            .world
+            .repo_mut(owner, name)
+            .and_then(|repo| repo.issue_mut(number))
+            .expect("github_sim: unknown issue");
+        if issue.open {
+            issue.open = false;
+            issue.closed_at = Some(now);
+            issue.updated_at = now;
+        }
     }
 
     /// Declares team `org/slug`, which may then be requested as reviewer

@@ -185,7 +185,7 @@ pub fn create_pull(world: &mut World, ctx: &Ctx<'_>, key: RepoKey<'_>) -> Reply 
             &format!("No commits between {base} and {head_ref}"),
         );
     }
-    let number = repo.pulls.iter().map(|p| p.number).max().unwrap_or(0) + 1;
+    let number = repo.next_number();
     repo.pulls.push(Pull {
         number,
         id,

@@ -7,13 +7,14 @@
 //! `node_id`s, absolute `url`/`html_url`s rooted at the simulator's own
 //! address, RFC 3339 timestamps and complete user objects. List endpoints
 //! use the "simple" pull request shape, which (as on GitHub) lacks
-//! `merged`, `mergeable` and the change counters.
+//! `merged`, `mergeable` and the change counters. A pull request's issue
+//! view carries a `pull_request` key; a plain issue's does not.
 
 use serde_json::{Value, json};
 
 use super::BOT_LOGIN;
 use super::git::ChangeStats;
-use super::state::{CheckRunRec, CommentRec, LabelDef, Pull, Repo, ReviewRec, StatusRec};
+use super::state::{CheckRunRec, CommentRec, Issue, LabelDef, Pull, Repo, ReviewRec, StatusRec};
 
 /// Where the simulator is reachable: `api` includes the route prefix
 /// (e.g. `http://127.0.0.1:4000/api/v3`), `web` is the "html" root.
@@ -185,7 +186,9 @@ pub fn repo(u: &Urls, r: &Repo, default_branch: &str, now: i64) -> Value {
     let api = u.repo_api(owner, name);
     let web = u.repo_web(owner, name);
     let host = u.web.split("://").nth(1).unwrap_or("localhost");
-    let open_issues = r.pulls.iter().filter(|p| p.open).count();
+    // GitHub counts open pull requests among the open issues.
+    let open_issues =
+        r.pulls.iter().filter(|p| p.open).count() + r.issues.iter().filter(|i| i.open).count();
     let clone_url = format!("file://{}", r.path.display());
     let mut v = json!({
         "id": r.id,
@@ -456,19 +459,60 @@ pub fn issue(u: &Urls, r: &Repo, p: &Pull) -> Value {
     })
 }
 
-/// An issue comment.
+/// A plain issue.
+pub fn plain_issue(u: &Urls, r: &Repo, i: &Issue) -> Value {
+    let api = u.repo_api(&r.owner, &r.name);
+    let n = i.number;
+    let url = format!("{api}/issues/{n}");
+    json!({
+        "id": i.id,
+        "node_id": format!("I_{}", i.id),
+        "url": url,
+        "repository_url": api,
+        "labels_url": format!("{url}/labels{{/name}}"),
+        "comments_url": format!("{url}/comments"),
+        "events_url": format!("{url}/events"),
+        "html_url": format!("{}/issues/{n}", u.repo_web(&r.owner, &r.name)),
+        "number": n,
+        "state": if i.open { "open" } else { "closed" },
+        "state_reason": if i.open { Value::Null } else { json!("completed") },
+        "title": i.title,
+        "body": i.body,
+        "user": user(u, &i.user),
+        "labels": [],
+        "assignee": null,
+        "assignees": [],
+        "milestone": null,
+        "locked": false,
+        "active_lock_reason": null,
+        "comments": i.comments.len(),
+        "closed_at": optional_time(i.closed_at),
+        "closed_by": null,
+        "created_at": timestamp(i.created_at),
+        "updated_at": timestamp(i.updated_at),
+        "author_association": if i.user == BOT_LOGIN { "MEMBER" } else { "CONTRIBUTOR" },
+        "performed_via_github_app": null,
+    })
+}
+
+/// An issue comment on pull request or issue `number`.
 pub fn comment(u: &Urls, r: &Repo, number: u64, c: &CommentRec) -> Value {
     let api = u.repo_api(&r.owner, &r.name);
+    let kind = if r.pull(number).is_some() {
+        "pull"
+    } else {
+        "issues"
+    };
     json!({
         "id": c.id,
         "node_id": format!("IC_{}", c.id),
         "url": format!("{api}/issues/comments/{}", c.id),
-        "html_url": format!("{}/pull/{number}#issuecomment-{}", u.repo_web(&r.owner, &r.name), c.id),
+        "html_url": format!("{}/{kind}/{number}#issuecomment-{}", u.repo_web(&r.owner, &r.name), c.id),
         "issue_url": format!("{api}/issues/{number}"),
         "body": c.body,
         "user": user(u, &c.user),
         "created_at": timestamp(c.created_at),
-        "updated_at": timestamp(c.created_at),
+        "updated_at": timestamp(c.updated_at),
         "author_association": if c.user == BOT_LOGIN { "MEMBER" } else { "CONTRIBUTOR" },
         "performed_via_github_app": null,
     })

@@ -106,7 +106,10 @@ pub enum Endpoint {
     UpdatePull(u64),
     MergePull(u64),
     IsMerged(u64),
+    ListIssues,
+    CreateIssue,
     GetIssue(u64),
+    UpdateIssue(u64),
     ListLabels(u64),
     AddLabels(u64),
     SetLabels(u64),
@@ -119,6 +122,8 @@ pub enum Endpoint {
     ListReviews(u64),
     ListComments(u64),
     CreateComment(u64),
+    UpdateComment(u64),
+    DeleteComment(u64),
     CheckRuns(String),
     CombinedStatus(String),
     GetRef(String),
@@ -228,10 +233,29 @@ fn repo_route(method: &Method, tail: &[&str]) -> Option<(Endpoint, &'static str)
             E::ListReviews(number(n)?),
             "/repos/{owner}/{repo}/pulls/{pull_number}/reviews",
         ),
-        ["issues", n] if m == Method::GET => (
-            E::GetIssue(number(n)?),
-            "/repos/{owner}/{repo}/issues/{issue_number}",
-        ),
+        ["issues"] => match m {
+            Method::GET => (E::ListIssues, "/repos/{owner}/{repo}/issues"),
+            Method::POST => (E::CreateIssue, "/repos/{owner}/{repo}/issues"),
+            _ => return None,
+        },
+        ["issues", "comments", id] => {
+            let id = number(id)?;
+            let t = "/repos/{owner}/{repo}/issues/comments/{comment_id}";
+            match m {
+                Method::PATCH => (E::UpdateComment(id), t),
+                Method::DELETE => (E::DeleteComment(id), t),
+                _ => return None,
+            }
+        }
+        ["issues", n] => {
+            let n = number(n)?;
+            let t = "/repos/{owner}/{repo}/issues/{issue_number}";
+            match m {
+                Method::GET => (E::GetIssue(n), t),
+                Method::PATCH => (E::UpdateIssue(n), t),
+                _ => return None,
+            }
+        }
         ["issues", n, "labels"] => {
             let n = number(n)?;
             let t = "/repos/{owner}/{repo}/issues/{issue_number}/labels";

@@ -2,10 +2,12 @@
 //!
 //! Design: plain structs behind one mutex owned by the server. Repositories
 //! are keyed by `(owner, name)`; each one owns its pull requests (with
-//! their labels, assignees, reviewers, comments and reviews), its label
-//! definitions and the check runs / commit statuses reported for its shas.
-//! Every object id comes from one global counter so ids are unique across
-//! kinds, like on GitHub. Branch state is not stored here: it lives in the
+//! their labels, assignees, reviewers, comments and reviews), its plain
+//! issues (with their comments), its label definitions and the check runs /
+//! commit statuses reported for its shas. Pull requests and issues share
+//! one number sequence per repository ([`Repo::next_number`]), and every
+//! object id comes from one global counter so ids are unique across kinds,
+//! like on GitHub. Branch state is not stored here: it lives in the
 //! bare repositories and is read through `super::git` at request time; a
 //! pull request only remembers the last head/base shas it saw so it can
 //! still be rendered after its branch is deleted.
@@ -22,13 +24,14 @@ pub struct LabelDef {
     pub description: Option<String>,
 }
 
-/// An issue comment on a pull request.
+/// An issue comment, on a pull request or a plain issue.
 #[derive(Debug, Clone)]
 pub struct CommentRec {
     pub id: u64,
     pub user: String,
     pub body: String,
     pub created_at: i64,
+    pub updated_at: i64,
 }
 
 /// A submitted pull request review.
@@ -100,6 +103,22 @@ impl Pull {
     }
 }
 
+/// A plain issue (pull requests are [`Pull`]s, numbered in the same
+/// sequence).
+#[derive(Debug, Clone)]
+pub struct Issue {
+    pub number: u64,
+    pub id: u64,
+    pub user: String,
+    pub title: String,
+    pub body: Option<String>,
+    pub open: bool,
+    pub closed_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub comments: Vec<CommentRec>,
+}
+
 /// A repository and everything hanging off it.
 #[derive(Debug, Clone)]
 pub struct Repo {
@@ -112,6 +131,7 @@ pub struct Repo {
     pub created_at: i64,
     pub labels: Vec<LabelDef>,
     pub pulls: Vec<Pull>,
+    pub issues: Vec<Issue>,
     pub check_runs: Vec<CheckRunRec>,
     pub statuses: Vec<StatusRec>,
 }
@@ -123,6 +143,71 @@ impl Repo {
 
     pub fn pull_mut(&mut self, number: u64) -> Option<&mut Pull> {
         self.pulls.iter_mut().find(|p| p.number == number)
+    }
+
+    pub fn issue(&self, number: u64) -> Option<&Issue> {
+        self.issues.iter().find(|i| i.number == number)
+    }
+
+    pub fn issue_mut(&mut self, number: u64) -> Option<&mut Issue> {
+        self.issues.iter_mut().find(|i| i.number == number)
+    }
+
+    /// The number the next pull request or issue gets: GitHub numbers
+    /// both in one sequence.
+    pub fn next_number(&self) -> u64 {
+        let pulls = self.pulls.iter().map(|p| p.number);
+        let issues = self.issues.iter().map(|i| i.number);
+        pulls.chain(issues).max().unwrap_or(0) + 1
+    }
+
+    /// The comments of pull request or issue `number`, oldest first.
+    pub fn comments(&self, number: u64) -> Option<&[CommentRec]> {
+        match self.pull(number) {
+            Some(p) => Some(&p.comments),
+            None => self.issue(number).map(|i| i.comments.as_slice()),
+        }
+    }
+
+    /// Appends `comment` to pull request or issue `number` (which counts as
+    /// an update of it); false when there is neither.
+    pub fn push_comment(&mut self, number: u64, comment: CommentRec, now: i64) -> bool {
+        if let Some(p) = self.pull_mut(number) {
+            p.comments.push(comment);
+            p.updated_at = now;
+        } else if let Some(i) = self.issue_mut(number) {
+            i.comments.push(comment);
+            i.updated_at = now;
+        } else {
+            return false;
+        }
+        true
+    }
+
+    /// Every comment list of the repository, with the number it hangs off.
+    fn threads_mut(&mut self) -> impl Iterator<Item = (u64, &mut Vec<CommentRec>)> {
+        let pulls = self.pulls.iter_mut().map(|p| (p.number, &mut p.comments));
+        let issues = self.issues.iter_mut().map(|i| (i.number, &mut i.comments));
+        pulls.chain(issues)
+    }
+
+    /// Comment `id` and the number of the pull request or issue it is on.
+    pub fn comment_mut(&mut self, id: u64) -> Option<(u64, &mut CommentRec)> {
+        self.threads_mut().find_map(|(number, comments)| {
+            comments
+                .iter_mut()
+                .find(|c| c.id == id)
+                .map(|c| (number, c))
+        })
+    }
+
+    /// Removes comment `id`; false when the repository has none.
+    pub fn remove_comment(&mut self, id: u64) -> bool {
+        self.threads_mut().any(|(_, comments)| {
+            let before = comments.len();
+            comments.retain(|c| c.id != id);
+            comments.len() < before
+        })
     }
 
     pub fn label(&self, name: &str) -> Option<&LabelDef> {
@@ -174,6 +259,7 @@ impl World {
                 created_at: now,
                 labels: Vec::new(),
                 pulls: Vec::new(),
+                issues: Vec::new(),
                 check_runs: Vec::new(),
                 statuses: Vec::new(),
             })

@@ -8,9 +8,10 @@
 //! - **Duplicates.** A pull request is found by `head=owner:branch` before
 //!   one is created; a 422 "already exists" adopts the existing one, and a
 //!   create whose outcome is unknown (5xx, timeout) looks again before it
-//!   retries. Comments are checked the same way. Labels, assignees and
-//!   review requests are additive and idempotent, so they are simply
-//!   retried.
+//!   retries. Comments are checked the same way, and so is a migration's
+//!   tracking issue, which is found by a hidden marker (see [`tracking`]).
+//!   Labels, assignees and review requests are additive and idempotent, so
+//!   they are simply retried.
 //! - **Tokens.** The token is read from the environment, handed to octocrab
 //!   (which marks the header sensitive and only sends it to the API root)
 //!   and to git through a credential callback. It is never part of a URL,
@@ -21,6 +22,7 @@
 mod client;
 mod convert;
 mod governor;
+mod tracking;
 
 use std::sync::Arc;
 
@@ -29,6 +31,7 @@ use serde_json::{Value, json};
 
 use self::client::{Client, Method, Reply, Sent, failure};
 use self::governor::Governor;
+pub use self::tracking::{PublishedIssue, tracking_marker};
 use super::{Forge, ForgeError, NewPullRequest, PullRequest, PullRequestStatus, RepositoryInfo};
 use crate::catalog::RepoName;
 use crate::git::Credentials;
@@ -51,6 +54,11 @@ pub const ENDPOINTS: &[&str] = &[
     "POST /repos/{owner}/{repo}/issues/{number}/assignees",
     "GET /repos/{owner}/{repo}/issues/{number}/comments",
     "POST /repos/{owner}/{repo}/issues/{number}/comments",
+    "GET /repos/{owner}/{repo}/issues?state=all",
+    "POST /repos/{owner}/{repo}/issues",
+    "PATCH /repos/{owner}/{repo}/issues/{number}",
+    "PATCH /repos/{owner}/{repo}/issues/comments/{id}",
+    "DELETE /repos/{owner}/{repo}/issues/comments/{id}",
     "GET /repos/{owner}/{repo}/commits/{sha}/check-runs",
     "GET /repos/{owner}/{repo}/commits/{sha}/status",
     "POST /graphql (markPullRequestReadyForReview)",
@@ -79,6 +87,9 @@ pub struct GitHubForge {
     /// GraphQL's endpoint is beside the REST root (`/api/graphql` on
     /// GitHub Enterprise), so it has a client of its own.
     graphql: Octocrab,
+    /// The REST client's octocrab, for the one method [`Client`] does not
+    /// send: DELETE (see [`tracking`]).
+    rest: Octocrab,
     host: String,
     token: TokenInfo,
     credentials: Credentials,
@@ -147,6 +158,7 @@ impl GitHubForge {
         // `GET /user` names the credential, so it goes out unnamed, and
         // its rate-limit headers are recorded once the name is known.
         let governor = Governor::unnamed(ledger, settings.requests.clone(), clock);
+        let rest = octocrab.clone();
         let mut client = Client::new(octocrab, runtime, governor, api_url);
         let reply = client.reply(Method::Get, "/user", None, true)?;
         if reply.status == 401 {
@@ -172,6 +184,7 @@ impl GitHubForge {
         Ok(GitHubForge {
             client,
             graphql,
+            rest,
             host,
             credentials: Credentials::new("x-access-token", token),
             token: TokenInfo { login, scopes },
