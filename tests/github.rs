@@ -896,3 +896,72 @@ fn a_refused_write_names_the_tracking_issue_and_the_repository() {
     let issue = the_tracking_issue(&simulator, "orders-v2");
     assert_eq!(issue.body, marked("orders-v2", 1, "Before"));
 }
+
+#[test]
+fn report_publish_runs_then_reruns_into_one_tracking_issue() {
+    let simulator = simulator("", None);
+    simulator.add_repo("acme", "dashboards", &[("README.md", "dashboards\n")]);
+    let (folder, spec) = project(&simulator, 3, "  requests: {min_interval: 0s}\n");
+    let workspace = folder.path().join("workspace");
+    assert!(
+        fleetmod_with_token(folder.path(), "run", &spec, &workspace)
+            .status
+            .success()
+    );
+    let publish = || {
+        common::fleetmod(folder.path())
+            .arg("report")
+            .arg(&spec)
+            .arg("--workspace")
+            .arg(&workspace)
+            .args(["--publish", "acme/dashboards"])
+            .env("FLEETMOD_TEST_TOKEN", TOKEN)
+            .output()
+            .expect("runs")
+    };
+    let first = publish();
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert!(first.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("created tracking issue #1 in acme/dashboards"),
+        "{stderr}"
+    );
+    let second = publish();
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(stderr.contains("unchanged tracking issue #1"), "{stderr}");
+    let issues = simulator.issues("acme", "dashboards");
+    assert_eq!(issues.len(), 1, "{issues:#?}");
+    let body = &issues[0].body;
+    assert!(body.starts_with(&tracking_marker("orders-v2", 1)), "{body}");
+    assert!(
+        body.contains("**Progress: 0 of 3 repositories done (0.0%)**"),
+        "{body}"
+    );
+    assert!(
+        body.contains("- [ ] `acme/repo-000` — pr-open [#1]("),
+        "{body}"
+    );
+    assert_eq!(
+        issues[0].title,
+        "Migration dashboard: Move sales.orders to sales_v2.orders"
+    );
+    // The local forge cannot host a tracking issue: a clear error, exit 2.
+    let local = folder.path().join("local.yaml");
+    std::fs::write(
+        &local,
+        "id: local-one\ndataset: {from: a.b, to: c.d}\nconsumers: {repos: [acme/x]}\n",
+    )
+    .unwrap();
+    let output = common::fleetmod(folder.path())
+        .arg("report")
+        .arg(&local)
+        .args(["--publish", "acme/dashboards"])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("--publish needs the GitHub forge"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

@@ -37,6 +37,7 @@ pub(super) enum Method {
     Post,
     Patch,
     Put,
+    Delete,
 }
 
 impl Method {
@@ -46,6 +47,7 @@ impl Method {
             Method::Post => "POST",
             Method::Patch => "PATCH",
             Method::Put => "PUT",
+            Method::Delete => "DELETE",
         }
     }
 }
@@ -163,6 +165,7 @@ impl Client {
                 Method::Post => octocrab._post(route, body).await,
                 Method::Patch => octocrab._patch(route, body).await,
                 Method::Put => octocrab._put(route, body).await,
+                Method::Delete => octocrab._delete(route, body).await,
             }
             .map_err(|error| describe(&error))?;
             let status = response.status().as_u16();

@@ -87,9 +87,6 @@ pub struct GitHubForge {
     /// GraphQL's endpoint is beside the REST root (`/api/graphql` on
     /// GitHub Enterprise), so it has a client of its own.
     graphql: Octocrab,
-    /// The REST client's octocrab, for the one method [`Client`] does not
-    /// send: DELETE (see [`tracking`]).
-    rest: Octocrab,
     host: String,
     token: TokenInfo,
     credentials: Credentials,
@@ -158,7 +155,6 @@ impl GitHubForge {
         // `GET /user` names the credential, so it goes out unnamed, and
         // its rate-limit headers are recorded once the name is known.
         let governor = Governor::unnamed(ledger, settings.requests.clone(), clock);
-        let rest = octocrab.clone();
         let mut client = Client::new(octocrab, runtime, governor, api_url);
         let reply = client.reply(Method::Get, "/user", None, true)?;
         if reply.status == 401 {
@@ -184,7 +180,6 @@ impl GitHubForge {
         Ok(GitHubForge {
             client,
             graphql,
-            rest,
             host,
             credentials: Credentials::new("x-access-token", token),
             token: TokenInfo { login, scopes },

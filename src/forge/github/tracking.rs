@@ -26,13 +26,12 @@
 //! same governor and timeout.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use super::client::{Method, Reply, Sent, failure};
+use super::client::{Method, Sent, failure};
 use super::{GitHubForge, failed};
 use crate::catalog::RepoName;
 use crate::forge::ForgeError;
@@ -388,71 +387,16 @@ impl GitHubForge {
         Err(failed(action, unknown.join("; ")))
     }
 
-    /// `DELETE route`, which is idempotent: a 5xx or a transport failure
-    /// is retried, and a 404 (already gone) counts as done. Any other
-    /// answer, a rate limit included, fails; the next publish finishes
-    /// the job.
+    /// `DELETE route`, which is idempotent: the client retries a 5xx or a
+    /// transport failure and waits out rate limits; a 404 (already gone)
+    /// counts as done.
     fn delete(&self, route: &str, action: &str) -> Result<(), ForgeError> {
-        let what = format!("DELETE {route}");
-        let mut failures = Vec::new();
-        for attempt in 0..ATTEMPTS {
-            if attempt > 0 {
-                self.client
-                    .governor
-                    .clock()
-                    .sleep_ms(1_000 << (attempt - 1));
-            }
-            let result = {
-                let _permit = self.client.governor.admit(true, &what)?;
-                self.delete_once(route)
-            };
-            match result {
-                Ok(reply) => {
-                    self.client.observe(&reply)?;
-                    if reply.is_success() || reply.status == 404 {
-                        return Ok(());
-                    }
-                    if reply.status < 500 {
-                        return Err(failure(action, &reply));
-                    }
-                    failures.push(format!(
-                        "GitHub answered {}: {}",
-                        reply.status,
-                        reply.message()
-                    ));
-                }
-                Err(message) => failures.push(message),
-            }
+        let reply = self.client.reply(Method::Delete, route, None, true)?;
+        if reply.is_success() || reply.status == 404 {
+            Ok(())
+        } else {
+            Err(failure(action, &reply))
         }
-        Err(failed(action, failures.join("; ")))
-    }
-
-    /// One DELETE request, within the configured timeout.
-    fn delete_once(&self, route: &str) -> Result<Reply, String> {
-        let timeout = Duration::from_millis(self.client.governor.limits().timeout_ms.max(1));
-        let octocrab = &self.rest;
-        let request = async {
-            let response = octocrab
-                ._delete(route, None::<&()>)
-                .await
-                .map_err(|error| error.to_string())?;
-            let status = response.status().as_u16();
-            let headers = response.headers().clone();
-            let body = octocrab
-                .body_to_string(response)
-                .await
-                .map_err(|error| error.to_string())?;
-            Ok(Reply {
-                status,
-                headers,
-                body,
-            })
-        };
-        self.client.block_on(async {
-            tokio::time::timeout(timeout, request)
-                .await
-                .unwrap_or_else(|_| Err(format!("no answer within {:.1}s", timeout.as_secs_f64())))
-        })
     }
 }
 
