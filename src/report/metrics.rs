@@ -17,6 +17,9 @@ use crate::store::RepoState;
 /// The content type of the exposition format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
+/// A per-migration gauge's value, if the migration has one.
+type Gauge = fn(&Snapshot) -> Option<f64>;
+
 /// The metrics of `snapshots`.
 pub fn render(snapshots: &[Snapshot]) -> String {
     let mut out = String::new();
@@ -49,85 +52,68 @@ pub fn render(snapshots: &[Snapshot]) -> String {
             })
         }),
     );
-    family(
-        &mut out,
-        "fleetmod_review_items",
-        "Places a reviewer must check in a migration's open pull requests.",
-        snapshots.iter().map(|snapshot| {
-            let items: u32 = snapshot
-                .repos
-                .iter()
-                .filter(|row| is_open(row))
-                .map(|row| row.record.review_items)
-                .sum();
-            (
-                labels(&[("migration", &snapshot.migration)]),
-                f64::from(items),
-            )
-        }),
-    );
-    family(
-        &mut out,
-        "fleetmod_done_ratio",
-        "Share of a migration's repositories merged or needing no change (0-1).",
-        snapshots.iter().map(|snapshot| {
-            (
-                labels(&[("migration", &snapshot.migration)]),
-                snapshot.done_percent() / 100.0,
-            )
-        }),
-    );
-    family(
-        &mut out,
-        "fleetmod_last_run_timestamp_seconds",
-        "When the last finished run of a migration ended (Unix seconds).",
-        snapshots.iter().filter_map(|snapshot| {
-            let run = snapshot.last_finished_run.as_ref()?;
-            Some((
-                labels(&[("migration", &snapshot.migration)]),
-                seconds(run.finished_at.unwrap_or(run.heartbeat_at)),
-            ))
-        }),
-    );
-    family(
-        &mut out,
-        "fleetmod_run_duration_seconds",
-        "How long the last finished run of a migration took.",
-        snapshots.iter().filter_map(|snapshot| {
-            let run = snapshot.last_finished_run.as_ref()?;
-            Some((
-                labels(&[("migration", &snapshot.migration)]),
-                run.duration_seconds(),
-            ))
-        }),
-    );
-    family(
-        &mut out,
-        "fleetmod_run_in_progress",
-        "Whether a run of the migration is in progress (1) or not (0).",
-        snapshots.iter().map(|snapshot| {
-            let running = snapshot
-                .last_run
-                .as_ref()
-                .is_some_and(|run| run.finished_at.is_none());
-            (
-                labels(&[("migration", &snapshot.migration)]),
-                f64::from(u8::from(running)),
-            )
-        }),
-    );
-    family(
-        &mut out,
-        "fleetmod_heartbeat_timestamp_seconds",
-        "The last sign of life of a migration's latest run (Unix seconds).",
-        snapshots.iter().filter_map(|snapshot| {
-            let run = snapshot.last_run.as_ref()?;
-            Some((
-                labels(&[("migration", &snapshot.migration)]),
-                seconds(run.heartbeat_at),
-            ))
-        }),
-    );
+    let per_migration: [(&str, &str, Gauge); 6] = [
+        (
+            "fleetmod_review_items",
+            "Places a reviewer must check in a migration's open pull requests.",
+            |snapshot| {
+                let items: u32 = snapshot
+                    .repos
+                    .iter()
+                    .filter(|row| is_open(row))
+                    .map(|row| row.record.review_items)
+                    .sum();
+                Some(f64::from(items))
+            },
+        ),
+        (
+            "fleetmod_done_ratio",
+            "Share of a migration's repositories merged or needing no change (0-1).",
+            |snapshot| Some(snapshot.done_percent() / 100.0),
+        ),
+        (
+            "fleetmod_last_run_timestamp_seconds",
+            "When the last finished run of a migration ended (Unix seconds).",
+            |snapshot| {
+                let run = snapshot.last_finished_run.as_ref()?;
+                Some(seconds(run.finished_at.unwrap_or(run.heartbeat_at)))
+            },
+        ),
+        (
+            "fleetmod_run_duration_seconds",
+            "How long the last finished run of a migration took.",
+            |snapshot| Some(snapshot.last_finished_run.as_ref()?.duration_seconds()),
+        ),
+        (
+            "fleetmod_run_in_progress",
+            "Whether a run of the migration is in progress (1) or not (0).",
+            |snapshot| {
+                let running = snapshot
+                    .last_run
+                    .as_ref()
+                    .is_some_and(|run| run.finished_at.is_none());
+                Some(f64::from(u8::from(running)))
+            },
+        ),
+        (
+            "fleetmod_heartbeat_timestamp_seconds",
+            "The last sign of life of a migration's latest run (Unix seconds).",
+            |snapshot| Some(seconds(snapshot.last_run.as_ref()?.heartbeat_at)),
+        ),
+    ];
+    for (name, help, value) in per_migration {
+        family(
+            &mut out,
+            name,
+            help,
+            snapshots.iter().filter_map(|snapshot| {
+                Some((
+                    labels(&[("migration", &snapshot.migration)]),
+                    value(snapshot)?,
+                ))
+            }),
+        );
+    }
     // Credentials are shared across migrations of one workspace: once each.
     let credentials: BTreeMap<&str, i64> = snapshots
         .iter()
