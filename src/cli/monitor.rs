@@ -255,6 +255,11 @@ impl Reporter for RunProgress {
             bar.set_length(total);
             bar.enable_steady_tick(Duration::from_millis(200));
         }
+        // Without a bar, a bot's log says at once how big the run is; the
+        // heartbeat adds a line every interval.
+        if self.logs_lines() {
+            tracing::info!("{}", self.line());
+        }
     }
 
     fn advance(&self, count: u64) {

@@ -153,7 +153,7 @@ mod publish {
             let ledger = RateLedger::open(&setup.workspace.state_path())
                 .context("failed to open the state store")?;
             let forge = GitHubForge::connect(settings, ledger, std::sync::Arc::new(SystemClock))?;
-            let title = format!("Migration dashboard: {}", display_title(snapshot));
+            let title = format!("Migration dashboard: {}", snapshot.display_title());
             let published =
                 forge.publish_tracking_issue(repo, &snapshot.migration, &title, parts)?;
             eprintln!(
@@ -178,14 +178,6 @@ mod publish {
             eprintln!("error: {error:#}");
             Failure::Check
         })
-    }
-
-    fn display_title(snapshot: &Snapshot) -> &str {
-        if snapshot.title.is_empty() {
-            &snapshot.migration
-        } else {
-            &snapshot.title
-        }
     }
 }
 

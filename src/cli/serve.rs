@@ -126,11 +126,7 @@ async fn index(State(setups): State<Setups>) -> Response {
             format!(
                 "<li><a href=\"/migrations/{id}\">{title}</a> — {done:.1}% done of {count} repositories</li>",
                 id = html::escape(&snapshot.migration),
-                title = html::escape(if snapshot.title.is_empty() {
-                    &snapshot.migration
-                } else {
-                    &snapshot.title
-                }),
+                title = html::escape(snapshot.display_title()),
                 done = snapshot.done_percent(),
                 count = snapshot.repos.len()
             )

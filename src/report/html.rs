@@ -45,22 +45,18 @@ svg.burndown{max-width:100%;height:auto}
 /// The report of `snapshot` as a complete HTML document.
 pub fn render(snapshot: &Snapshot) -> String {
     let mut out = String::with_capacity(16 * 1024 + snapshot.repos.len() * 512);
-    let title = if snapshot.title.is_empty() {
-        snapshot.migration.clone()
-    } else {
-        snapshot.title.clone()
-    };
+    let title = snapshot.display_title();
     let _ = writeln!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{} — fleetmod</title><style>{STYLE}</style></head><body><main>",
-        escape(&title)
+        escape(title)
     );
     let _ = writeln!(
         out,
         "<h1>{}</h1><div class=\"meta\">Migration <code>{}</code> · generated {}{}</div>",
-        escape(&title),
+        escape(title),
         escape(&snapshot.migration),
         format_utc(snapshot.now),
         last_run(snapshot)
@@ -169,12 +165,12 @@ fn owners(out: &mut String, snapshot: &Snapshot) {
             .count();
         let open: Vec<String> = rows
             .iter()
-            .filter(|row| is_open(row))
+            .filter(|row| row.has_open_pull_request())
             .map(|row| pull_link(row, true))
             .collect();
         let review: u32 = rows
             .iter()
-            .filter(|row| is_open(row))
+            .filter(|row| row.has_open_pull_request())
             .map(|row| row.record.review_items)
             .sum();
         let merged_text = if with_change == 0 {
@@ -261,15 +257,6 @@ fn repositories(out: &mut String, snapshot: &Snapshot) {
         );
     }
     out.push_str("</tbody></table>\n");
-}
-
-/// Whether a repository has an open pull request.
-pub(crate) fn is_open(row: &RepoRow) -> bool {
-    row.record.pull_request.is_some()
-        && matches!(
-            row.record.state,
-            RepoState::PrOpen | RepoState::NeedsAttention | RepoState::Pushed
-        )
 }
 
 /// `#12` linked to the pull request (with the repository name when

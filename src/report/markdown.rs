@@ -79,11 +79,7 @@ fn pack(blocks: Vec<String>, limit: usize) -> Vec<String> {
 
 fn header(snapshot: &Snapshot) -> String {
     let mut out = String::new();
-    let title = if snapshot.title.is_empty() {
-        &snapshot.migration
-    } else {
-        &snapshot.title
-    };
+    let title = snapshot.display_title();
     let totals = snapshot.totals();
     let total = snapshot.repos.len();
     let done = totals[&RepoState::Merged] + totals[&RepoState::NoChange];

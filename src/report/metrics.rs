@@ -11,7 +11,6 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::Snapshot;
-use super::html::is_open;
 use crate::store::RepoState;
 
 /// The content type of the exposition format.
@@ -60,7 +59,7 @@ pub fn render(snapshots: &[Snapshot]) -> String {
                 let items: u32 = snapshot
                     .repos
                     .iter()
-                    .filter(|row| is_open(row))
+                    .filter(|row| row.has_open_pull_request())
                     .map(|row| row.record.review_items)
                     .sum();
                 Some(f64::from(items))
@@ -140,8 +139,8 @@ fn pull_requests(snapshot: &Snapshot) -> [(&'static str, usize); 4] {
         let index = match record.state {
             RepoState::Merged => 2,
             RepoState::Closed => 3,
-            _ if is_open(row) && record.draft => 1,
-            _ if is_open(row) => 0,
+            _ if row.has_open_pull_request() && record.draft => 1,
+            _ if row.has_open_pull_request() => 0,
             _ => continue,
         };
         counts[index].1 += 1;

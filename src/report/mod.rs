@@ -52,6 +52,12 @@ impl RepoRow {
     pub fn is_done(&self) -> bool {
         is_done(self.record.state)
     }
+
+    /// Whether it has a pull request a person has not merged or closed
+    /// (whatever fleetmod's last step did: a failed update leaves it open).
+    pub fn has_open_pull_request(&self) -> bool {
+        self.record.pull_request.is_some() && !self.record.state.is_final()
+    }
 }
 
 /// Whether a state counts as done for progress and the burndown.
@@ -156,6 +162,15 @@ impl Snapshot {
             .collect();
         snapshot.repos = repos;
         Ok(snapshot)
+    }
+
+    /// The title to show: the spec's, or the migration id when it is blank.
+    pub fn display_title(&self) -> &str {
+        if self.title.trim().is_empty() {
+            &self.migration
+        } else {
+            &self.title
+        }
     }
 
     /// Repositories per state (every state, zeros included).

@@ -246,13 +246,21 @@ pub(crate) fn migrate(
             source,
         }
     };
+    let known = migrations.len() as i64;
+    // Readers (status, report, serve) open the store often, while a run
+    // may be writing: an up-to-date schema needs no write lock.
+    let current: i64 = connection
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(sqlite("read the schema version"))?;
+    if current == known {
+        return Ok(());
+    }
     let transaction = connection
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(sqlite("start the schema migration"))?;
     let version: i64 = transaction
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .map_err(sqlite("read the schema version"))?;
-    let known = migrations.len() as i64;
     if version > known {
         return Err(StoreError::TooNew {
             path: path.to_owned(),
