@@ -10,13 +10,14 @@
 
 use std::fmt::Write;
 
-use super::{RepoRow, Snapshot, format_age};
+use super::{RepoRow, Snapshot};
 use crate::store::RepoState;
-use crate::store::time::format_utc;
 
 /// The largest part, in characters, leaving room for the hidden marker the
 /// publisher adds (GitHub's limit is 65,536).
 pub const PART_LIMIT: usize = 60_000 - 200;
+
+const DAY_MS: i64 = 86_400_000;
 
 /// The dashboard of `snapshot`, as parts under `limit` characters each.
 pub fn render(snapshot: &Snapshot, limit: usize) -> Vec<String> {
@@ -36,9 +37,10 @@ pub fn render(snapshot: &Snapshot, limit: usize) -> Vec<String> {
             blocks.push(checklist_line(row, snapshot.now));
         }
     }
+    // No timestamp (GitHub shows when the issue was edited) and ages in
+    // whole days: publishing again when nothing moved changes nothing.
     blocks.push(format!(
-        "\n---\n<sub>Updated {} by fleetmod from migration `{}`. Edits to this issue are overwritten.</sub>\n",
-        format_utc(snapshot.now),
+        "\n---\n<sub>Kept up to date by fleetmod from migration `{}`. Edits to this issue are overwritten.</sub>\n",
         snapshot.migration
     ));
     pack(blocks, limit)
@@ -157,8 +159,11 @@ fn checklist_line(row: &RepoRow, now: i64) -> String {
     if record.review_items > 0 {
         let _ = write!(line, ", {} review item(s)", record.review_items);
     }
-    if let Some(age) = row.age_ms(now).filter(|_| !record.state.is_final()) {
-        let _ = write!(line, ", open {}", format_age(age));
+    if let Some(age) = row
+        .age_ms(now)
+        .filter(|age| *age >= DAY_MS && !record.state.is_final())
+    {
+        let _ = write!(line, ", open {}d", age / DAY_MS);
     }
     if let Some(held) = &row.held {
         let _ = write!(line, " — held back: {}", one_line(held));
@@ -188,6 +193,38 @@ mod tests {
             assert!(joined.contains(&format!("- line {index}\n")));
         }
         assert!(parts[1].starts_with(&format!("*(continued: part 2 of {})*", parts.len())));
+    }
+
+    #[test]
+    fn the_text_changes_only_when_something_moved() {
+        use crate::catalog::RepoName;
+        use crate::store::RepoRecord;
+        let mut record = RepoRecord::new("m", RepoName::parse("o/a").unwrap(), vec!["t".into()]);
+        record.state = RepoState::PrOpen;
+        record.pull_request = Some(3);
+        let snapshot = |now: i64| Snapshot {
+            migration: "m".to_owned(),
+            title: "T".to_owned(),
+            description: String::new(),
+            now,
+            repos: vec![RepoRow {
+                record: record.clone(),
+                held: None,
+                opened_at: Some(0),
+                finished_at: None,
+            }],
+            events: Vec::new(),
+            last_run: None,
+            last_finished_run: None,
+            rate_limits: Vec::new(),
+        };
+        let early = render(&snapshot(1_000), PART_LIMIT);
+        assert_eq!(early, render(&snapshot(DAY_MS - 1), PART_LIMIT));
+        let later = render(&snapshot(2 * DAY_MS + 5), PART_LIMIT);
+        assert!(
+            later[0].contains("- [ ] `o/a` — pr-open #3, open 2d"),
+            "{later:?}"
+        );
     }
 
     #[test]
