@@ -59,7 +59,10 @@ pub(crate) fn run(
     if let Some(migration) = &migration {
         scanner = scanner.with_migration(migration);
     }
-    let (files, results) = sources::process(
+    let mut summary = Summary::default();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    sources::process(
         &arguments.sources,
         &scanner,
         &loaded.glob_base,
@@ -69,55 +72,52 @@ pub(crate) fn run(
             let original = rewrite.output.is_some().then(|| text.to_owned());
             (rewrite, original)
         },
+        |file, result| {
+            let (rewrite, original) = match result {
+                Err(reason) => {
+                    *summary.skipped.entry(reason).or_default() += 1;
+                    return Ok(());
+                }
+                Ok(found) => found,
+            };
+            summary.scanned += 1;
+            let path = file.path.to_string_lossy().replace('\\', "/");
+            summary.record(&path, &rewrite, &scanner);
+            if arguments.json {
+                let notable = rewrite.output.is_some()
+                    || rewrite.failure.is_some()
+                    || !rewrite.dropped.is_empty()
+                    || !rewrite.findings.is_empty();
+                if notable {
+                    write_json(&mut out, &path, &rewrite, &scanner)
+                        .context("failed to write output")?;
+                }
+            } else if !arguments.apply
+                && !arguments.check
+                && let (Some(new), Some(old)) = (&rewrite.output, &original)
+            {
+                diff::write_diff(
+                    &mut out,
+                    &path,
+                    old,
+                    new,
+                    &rewrite.applied,
+                    &scanner,
+                    stdout_colors,
+                )
+                .context("failed to write output")?;
+            }
+            if arguments.apply
+                && let Some(new) = &rewrite.output
+            {
+                let root = root_of(&file.path, &arguments.sources.paths);
+                if let Err(error) = write::replace_file(&file.path, &root, new) {
+                    summary.write_errors.push(format!("{path}: {error}"));
+                }
+            }
+            Ok(())
+        },
     )?;
-
-    let mut summary = Summary::default();
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    for (file, result) in files.iter().zip(results) {
-        let (rewrite, original) = match result {
-            Err(reason) => {
-                *summary.skipped.entry(reason).or_default() += 1;
-                continue;
-            }
-            Ok(found) => found,
-        };
-        summary.scanned += 1;
-        let path = file.path.to_string_lossy().replace('\\', "/");
-        summary.record(&path, &rewrite, &scanner);
-        if arguments.json {
-            let notable = rewrite.output.is_some()
-                || rewrite.failure.is_some()
-                || !rewrite.dropped.is_empty()
-                || !rewrite.findings.is_empty();
-            if notable {
-                write_json(&mut out, &path, &rewrite, &scanner)
-                    .context("failed to write output")?;
-            }
-        } else if !arguments.apply
-            && !arguments.check
-            && let (Some(new), Some(old)) = (&rewrite.output, &original)
-        {
-            diff::write_diff(
-                &mut out,
-                &path,
-                old,
-                new,
-                &rewrite.applied,
-                &scanner,
-                stdout_colors,
-            )
-            .context("failed to write output")?;
-        }
-        if arguments.apply
-            && let Some(new) = &rewrite.output
-        {
-            let root = root_of(&file.path, &arguments.sources.paths);
-            if let Err(error) = write::replace_file(&file.path, &root, new) {
-                summary.write_errors.push(format!("{path}: {error}"));
-            }
-        }
-    }
     out.flush().context("failed to write output")?;
     drop(out);
     summary.print(arguments.apply, stderr_colors);

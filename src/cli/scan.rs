@@ -30,7 +30,10 @@ pub(crate) fn run(
     let loaded = load_rules(&arguments.sources.rules, None)?;
     let rules = loaded.rules;
     let scanner = Scanner::new(&rules);
-    let (files, results) = sources::process(
+    let mut summary = Summary::default();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    sources::process(
         &arguments.sources,
         &scanner,
         &loaded.glob_base,
@@ -39,36 +42,40 @@ pub(crate) fn run(
             let matches = scanner.scan(file.language, &file.relative, text).matches;
             (!matches.is_empty()).then(|| (matches, text.to_owned()))
         },
+        |file, result| {
+            let found = match result {
+                Err(reason) => {
+                    *summary.skipped.entry(reason).or_default() += 1;
+                    return Ok(());
+                }
+                Ok(found) => found,
+            };
+            summary.scanned += 1;
+            let Some((matches, text)) = found else {
+                return Ok(());
+            };
+            summary.matched_files += 1;
+            for found in &matches {
+                let rule = &rules.rules[found.rule];
+                *summary.per_rule.entry(rule.id.clone()).or_default() += 1;
+                summary.errors |= rule.severity == Severity::Error;
+                if arguments.json {
+                    output::write_json_match(&mut out, &file.path, rule, found, &text)
+                } else {
+                    output::write_human_match(
+                        &mut out,
+                        &file.path,
+                        rule,
+                        found,
+                        &text,
+                        stdout_colors,
+                    )
+                }
+                .context("failed to write output")?;
+            }
+            Ok(())
+        },
     )?;
-
-    let mut summary = Summary::default();
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    for (file, result) in files.iter().zip(results) {
-        let found = match result {
-            Err(reason) => {
-                *summary.skipped.entry(reason).or_default() += 1;
-                continue;
-            }
-            Ok(found) => found,
-        };
-        summary.scanned += 1;
-        let Some((matches, text)) = found else {
-            continue;
-        };
-        summary.matched_files += 1;
-        for found in &matches {
-            let rule = &rules.rules[found.rule];
-            *summary.per_rule.entry(rule.id.clone()).or_default() += 1;
-            summary.errors |= rule.severity == Severity::Error;
-            if arguments.json {
-                output::write_json_match(&mut out, &file.path, rule, found, &text)
-            } else {
-                output::write_human_match(&mut out, &file.path, rule, found, &text, stdout_colors)
-            }
-            .context("failed to write output")?;
-        }
-    }
     out.flush().context("failed to write output")?;
     drop(out);
     summary.print(stderr_colors);

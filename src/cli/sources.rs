@@ -115,38 +115,51 @@ pub(crate) fn load_rules(paths: &[PathBuf], spec: Option<&Spec>) -> Result<Loade
 }
 
 /// Finds the source files for `scanner`'s languages and runs `job` on each
-/// (in parallel, with a progress bar), returning files and results in order.
-pub(crate) fn process<T, J>(
+/// in parallel (with a progress bar); `consume` receives each file's result
+/// in path order as soon as it and every earlier file are done.
+pub(crate) fn process<T, J, C>(
     arguments: &SourceArguments,
     scanner: &Scanner<'_>,
     glob_base: &Path,
     task: &str,
     job: J,
-) -> Result<(Vec<SourceFile>, Vec<Processed<T>>), Failure>
+    consume: C,
+) -> Result<(), Failure>
 where
     T: Send,
-    J: Fn(&SourceFile, &str) -> T + Sync + Send,
+    J: Fn(&SourceFile, &str) -> T + Sync,
+    C: FnMut(&SourceFile, Processed<T>) -> Result<(), Failure>,
 {
-    let pool = thread_pool(arguments.jobs)?;
+    let threads = thread_count(arguments.jobs);
     let options = WalkOptions {
         languages: scanner.languages().collect(),
         respect_ignores: !arguments.no_ignore,
-        threads: pool.current_num_threads(),
+        threads,
         glob_base: Some(glob_base.to_path_buf()),
     };
     let files =
         walk::find(&arguments.paths, &options).map_err(|error| Failure::Input(error.into()))?;
     let progress = ProgressBar::new(task);
-    let results = pool.install(|| walk::process(&files, arguments.max_filesize, &progress, job));
-    Ok((files, results))
+    walk::stream(
+        &files,
+        arguments.max_filesize,
+        threads,
+        &progress,
+        job,
+        consume,
+    )
+}
+
+/// `jobs`, or one per CPU.
+fn thread_count(jobs: Option<usize>) -> usize {
+    jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |count| count.get()))
+        .max(1)
 }
 
 /// A pool of `jobs` worker threads (default: one per CPU).
 pub(crate) fn thread_pool(jobs: Option<usize>) -> Result<rayon::ThreadPool, Failure> {
-    let threads =
-        jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |count| count.get()));
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads.max(1))
+        .num_threads(thread_count(jobs))
         .build()
         .context("failed to start worker threads")?;
     Ok(pool)

@@ -22,6 +22,45 @@ pub struct Edit {
     pub note: Option<String>,
 }
 
+/// Tells `tree` (a parse of `source`) about `edits` (non-overlapping, as
+/// [`apply`] takes them), so that [`crate::lang::reparse`] of the edited
+/// text can reuse what they did not touch. Edits are given back to front,
+/// so each one's offsets in `source` are still valid when it is given.
+pub fn edit_tree(tree: &mut tree_sitter::Tree, source: &str, edits: &[&Edit]) {
+    use tree_sitter::{InputEdit, Point};
+    let line_starts: Vec<usize> = std::iter::once(0)
+        .chain(source.match_indices('\n').map(|(index, _)| index + 1))
+        .collect();
+    let point = |byte: usize| {
+        let row = line_starts.partition_point(|&start| start <= byte) - 1;
+        Point::new(row, byte - line_starts[row])
+    };
+    let mut ordered: Vec<&&Edit> = edits.iter().collect();
+    ordered.sort_by_key(|edit| std::cmp::Reverse((edit.range.start, edit.range.end)));
+    for edit in ordered {
+        let start_position = point(edit.range.start);
+        let replacement = edit.replacement.as_str();
+        let new_end_position = match replacement.rfind('\n') {
+            Some(last) => Point::new(
+                start_position.row + replacement.matches('\n').count(),
+                replacement.len() - last - 1,
+            ),
+            None => Point::new(
+                start_position.row,
+                start_position.column + replacement.len(),
+            ),
+        };
+        tree.edit(&InputEdit {
+            start_byte: edit.range.start,
+            old_end_byte: edit.range.end,
+            new_end_byte: edit.range.start + replacement.len(),
+            start_position,
+            old_end_position: point(edit.range.end),
+            new_end_position,
+        });
+    }
+}
+
 /// The result of applying edits to a text.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Application {

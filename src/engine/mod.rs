@@ -125,9 +125,13 @@ impl<'r> Scanner<'r> {
                 .iter()
                 .map(|rule| prefilter::core_requirement(&rule.core, &rule_set.globals.rules))
                 .collect();
+            let anchors: Vec<_> = just_rules
+                .iter()
+                .map(|rule| prefilter::core_anchor(&rule.core, &rule_set.globals.rules))
+                .collect();
             languages.push(LanguageScanner {
                 language,
-                candidates: Candidates::new(language, &just_rules),
+                candidates: Candidates::new(language, &just_rules, &anchors),
                 prefilter: Prefilter::new(&requirements),
                 rules,
             });

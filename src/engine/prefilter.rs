@@ -16,7 +16,7 @@ use regex_syntax::hir::literal::{ExtractKind, Extractor};
 
 use crate::rule::Strictness;
 use crate::rule::matcher::{CoreRule, Matcher, UtilityReference};
-use crate::rule::pattern::{Pattern, PatternNode};
+use crate::rule::pattern::{MetaVariable, Pattern, PatternNode};
 
 /// A set of literals of which a matching file contains at least one.
 pub(crate) type Clause = Vec<Vec<u8>>;
@@ -104,19 +104,197 @@ impl Prefilter {
 /// What a core rule requires of a file.
 pub(crate) fn core_requirement(core: &CoreRule, globals: &[CoreRule]) -> Requirement {
     let mut visiting = Vec::new();
-    let mut requirement = requirement(&core.matcher, &core.locals, globals, &mut visiting);
-    requirement.retain(|clause| {
+    let mut clauses = requirement(&core.matcher, &core.locals, globals, &mut visiting);
+    // A constraint holds for a metavariable every match binds (one bound only
+    // sometimes is not checked when unbound).
+    let bound = bound_variables(&core.matcher, &core.locals, Reach::Anywhere);
+    for (name, constraint) in &core.constraints {
+        if bound.iter().any(|known| **known == **name) {
+            clauses.extend(requirement(
+                constraint,
+                &core.locals,
+                globals,
+                &mut visiting,
+            ));
+        }
+    }
+    clauses.retain(|clause| {
         clause
             .iter()
             .all(|literal| literal.len() >= MINIMUM_LITERAL)
     });
-    for clause in &mut requirement {
+    for clause in &mut clauses {
         clause.sort();
         clause.dedup();
     }
-    requirement.sort();
-    requirement.dedup();
-    requirement
+    clauses.sort();
+    clauses.dedup();
+    clauses
+}
+
+/// A rule's *anchor*: literals of which every match's own text contains at
+/// least one (not just the file). Only what lies inside the matched node
+/// counts: its pattern's named leaves (each occurs verbatim inside it), the
+/// prefixes of a regex on it, what a `has` sub-rule needs (a descendant),
+/// and for `all` the most selective member, for `any` the union of every
+/// member's anchor. `inside`, `follows`, `precedes`, `not`, `kind` and
+/// `query` say nothing about the node's own text.
+pub(crate) fn core_anchor(core: &CoreRule, globals: &[CoreRule]) -> Option<Clause> {
+    let mut visiting = Vec::new();
+    let mut anchors: Vec<Clause> = anchor(&core.matcher, &core.locals, globals, &mut visiting)
+        .into_iter()
+        .collect();
+    // A constrained metavariable every match binds inside itself: the
+    // constraint's anchor lies inside the captured node, so inside the match.
+    let inside = bound_variables(&core.matcher, &core.locals, Reach::Inside);
+    for (name, constraint) in &core.constraints {
+        if inside.iter().any(|known| **known == **name) {
+            anchors.extend(anchor(constraint, &core.locals, globals, &mut visiting));
+        }
+    }
+    let mut clause = anchors
+        .into_iter()
+        .max_by_key(|clause| selectivity(clause))?;
+    clause.sort();
+    clause.dedup();
+    Some(clause)
+}
+
+fn anchor(
+    matcher: &Matcher,
+    locals: &[Matcher],
+    globals: &[CoreRule],
+    visiting: &mut Visiting,
+) -> Option<Clause> {
+    let usable = |clause: &Clause| {
+        !clause.is_empty()
+            && clause
+                .iter()
+                .all(|literal| literal.len() >= MINIMUM_LITERAL)
+    };
+    let best = |clauses: Vec<Clause>| {
+        clauses
+            .into_iter()
+            .filter(usable)
+            .max_by_key(|clause| selectivity(clause))
+    };
+    match matcher {
+        Matcher::Pattern(pattern) => best(pattern_requirement(pattern)),
+        Matcher::Regex(regex) => regex_requirement(regex.as_str()).filter(usable),
+        Matcher::Has(relation) => anchor(&relation.rule, locals, globals, visiting),
+        Matcher::All(members) => best(
+            members
+                .iter()
+                .filter_map(|member| anchor(member, locals, globals, visiting))
+                .collect(),
+        ),
+        Matcher::Any(members) => {
+            let mut union: Clause = Vec::new();
+            for member in members {
+                union.extend(anchor(member, locals, globals, visiting)?);
+            }
+            Some(union).filter(usable)
+        }
+        Matcher::Matches(reference) => {
+            let (key, target, target_locals) = match reference {
+                UtilityReference::Local(index) => ((false, *index), locals.get(*index)?, locals),
+                UtilityReference::Global(index) => {
+                    let core = globals.get(*index)?;
+                    ((true, *index), &core.matcher, core.locals.as_slice())
+                }
+            };
+            if visiting.contains(&key) {
+                return None;
+            }
+            visiting.push(key);
+            let result = anchor(target, target_locals, globals, visiting);
+            visiting.pop();
+            result
+        }
+        Matcher::Inside(_)
+        | Matcher::Precedes(_)
+        | Matcher::Follows(_)
+        | Matcher::NthChild(_)
+        | Matcher::Kind(_)
+        | Matcher::Range(_)
+        | Matcher::Query(_)
+        | Matcher::Not(_) => None,
+    }
+}
+
+/// Where a metavariable's node may lie relative to the matched node.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reach {
+    /// Inside it (the node itself or a descendant).
+    Inside,
+    /// Anywhere in the file (`inside`, `follows` and `precedes` reach out).
+    Anywhere,
+}
+
+/// The single-node metavariables that every match of `matcher` binds,
+/// within `reach`: those of its pattern, of every `all` member, of `has`
+/// (and, for [`Reach::Anywhere`], the other relations) and of local
+/// utilities, which share the rule's metavariables. `any` and `not` bind
+/// nothing for certain; shared utilities have their own scope.
+fn bound_variables<'m>(matcher: &'m Matcher, locals: &'m [Matcher], reach: Reach) -> Vec<&'m str> {
+    fn collect<'m>(
+        matcher: &'m Matcher,
+        locals: &'m [Matcher],
+        reach: Reach,
+        visiting: &mut Vec<usize>,
+        single: &mut Vec<&'m str>,
+        multiple: &mut Vec<&'m str>,
+    ) {
+        match matcher {
+            Matcher::Pattern(pattern) => collect_pattern(&pattern.root, single, multiple),
+            Matcher::All(members) => members
+                .iter()
+                .for_each(|member| collect(member, locals, reach, visiting, single, multiple)),
+            Matcher::Has(relation) => {
+                collect(&relation.rule, locals, reach, visiting, single, multiple)
+            }
+            Matcher::Inside(relation)
+            | Matcher::Follows(relation)
+            | Matcher::Precedes(relation)
+                if reach == Reach::Anywhere =>
+            {
+                collect(&relation.rule, locals, reach, visiting, single, multiple)
+            }
+            Matcher::Matches(UtilityReference::Local(index)) if !visiting.contains(index) => {
+                if let Some(local) = locals.get(*index) {
+                    visiting.push(*index);
+                    collect(local, locals, reach, visiting, single, multiple);
+                    visiting.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+    fn collect_pattern<'m>(
+        node: &'m PatternNode,
+        single: &mut Vec<&'m str>,
+        multiple: &mut Vec<&'m str>,
+    ) {
+        match node {
+            PatternNode::MetaVar(MetaVariable::Capture(name, _)) => single.push(name),
+            PatternNode::MetaVar(MetaVariable::MultiCapture(name)) => multiple.push(name),
+            PatternNode::Internal { children, .. } => children
+                .iter()
+                .for_each(|child| collect_pattern(child, single, multiple)),
+            _ => {}
+        }
+    }
+    let (mut single, mut multiple) = (Vec::new(), Vec::new());
+    collect(
+        matcher,
+        locals,
+        reach,
+        &mut Vec::new(),
+        &mut single,
+        &mut multiple,
+    );
+    single.retain(|name| !multiple.contains(name));
+    single
 }
 
 /// Utilities being expanded, to stop at recursive references.

@@ -175,6 +175,14 @@ impl Scanner<'_> {
             Some(body) => (BOM, body),
             None => ("", source),
         };
+        let migrating = matches!(
+            (self.migration, selection),
+            (Some(migration), Selection::Fixes) if migration.may_apply(body)
+        );
+        if !migrating && !self.may_edit(language, path, body, selection) {
+            // Nothing can change (the usual case): skip even the style scan.
+            return FileRewrite::default();
+        }
         let style = Style::detect(body);
         let (mut text, mut passes, failure) =
             match self.rule_passes(language, path, body, &style, selection) {
@@ -196,7 +204,9 @@ impl Scanner<'_> {
             pending_findings = outcome.findings;
             if !outcome.edits.is_empty() {
                 let before = error_profile(&tree);
-                let (applied, dropped) = safe_edits(language, &text, &outcome.edits, &before);
+                let SafeEdits {
+                    applied, dropped, ..
+                } = safe_edits(language, &text, &tree, &outcome.edits, &before);
                 let next = edit::apply(&text, &select(&outcome.edits, &applied)).text;
                 passes.push(Pass {
                     text: std::mem::replace(&mut text, next),
@@ -261,11 +271,13 @@ impl Scanner<'_> {
         let mut text = body.to_owned();
         let mut history: Vec<String> = vec![text.clone()];
         let mut passes: Vec<Pass> = Vec::new();
+        // The parse of `text` made by the previous pass's check, if any.
+        let mut reused: Option<Tree> = None;
         for pass in 0..=MAX_PASSES {
             if !self.may_edit(language, path, &text, selection) {
                 break;
             }
-            let Some(tree) = lang::parse(language, &text) else {
+            let Some(tree) = reused.take().or_else(|| lang::parse(language, &text)) else {
                 break;
             };
             let edits = self.edits(language, path, &text, &tree, style, selection);
@@ -273,7 +285,12 @@ impl Scanner<'_> {
                 break;
             }
             let before = profile_of(language, &text, &tree);
-            let (applied, dropped) = safe_edits(language, &text, &edits, &before);
+            let SafeEdits {
+                applied,
+                dropped,
+                tree: next_tree,
+            } = safe_edits(language, &text, &tree, &edits, &before);
+            reused = next_tree;
             let next = edit::apply(&text, &select(&edits, &applied)).text;
             let changed = next != text;
             if changed && pass == MAX_PASSES {
@@ -315,27 +332,67 @@ fn select(edits: &[Edit], indices: &[usize]) -> Vec<Edit> {
     indices.iter().map(|&index| edits[index].clone()).collect()
 }
 
-/// The edits to apply this pass (indices, by position) and the edits
-/// dropped because they made the text parse worse (index, reason).
+/// The edits of one pass that keep the text parsing as well as before.
+struct SafeEdits {
+    /// Indices of the edits to apply, by position.
+    applied: Vec<usize>,
+    /// Edits dropped because they made the text parse worse (index, reason).
+    dropped: Vec<(usize, String)>,
+    /// The parse of the text with `applied` made, when it is a plain parse
+    /// (not for SQL, which is checked masked), for the next pass to reuse.
+    tree: Option<Tree>,
+}
+
+/// Which edits to apply this pass. Each candidate set is checked by parsing
+/// the edited text incrementally from `tree` (the parse of `text`), so a
+/// check costs in proportion to what the edits touched, not the file.
 fn safe_edits(
     language: Language,
     text: &str,
+    tree: &Tree,
     edits: &[Edit],
     before: &ErrorProfile,
-) -> (Vec<usize>, Vec<(usize, String)>) {
+) -> SafeEdits {
     let candidates = edit::apply(text, edits).applied;
-    let check = |indices: &[usize]| -> Option<String> {
-        let result = edit::apply(text, &select(edits, indices)).text;
-        regression(before, &syntax_profile(language, &result)?)
+    let masked = language.name() == "sql";
+    // The regression of the text with these edits made, and its parse.
+    let check = |indices: &[usize]| -> (Option<String>, Option<Tree>) {
+        let chosen = select(edits, indices);
+        let application = edit::apply(text, &chosen);
+        if masked {
+            let regressed = syntax_profile(language, &application.text)
+                .and_then(|after| regression(before, &after));
+            return (regressed, None);
+        }
+        let taken: Vec<&Edit> = application
+            .applied
+            .iter()
+            .map(|&index| &chosen[index])
+            .collect();
+        let mut edited = tree.clone();
+        edit::edit_tree(&mut edited, text, &taken);
+        match lang::reparse(language, &application.text, &edited) {
+            Some(new_tree) => (
+                regression(before, &error_profile(&new_tree)),
+                Some(new_tree),
+            ),
+            None => (None, None),
+        }
     };
-    if check(&candidates).is_none() {
-        return (candidates, Vec::new());
+    let (regressed, new_tree) = check(&candidates);
+    if regressed.is_none() {
+        return SafeEdits {
+            applied: candidates,
+            dropped: Vec::new(),
+            tree: new_tree,
+        };
     }
     // Per rule first, then per edit within a rule that breaks the text.
     let mut rules: Vec<usize> = candidates.iter().map(|&index| edits[index].rule).collect();
     rules.sort_unstable();
     rules.dedup();
     let mut accepted: Vec<usize> = Vec::new();
+    let mut accepted_tree = (!masked).then(|| tree.clone());
     let mut dropped = Vec::new();
     for rule in rules {
         let group: Vec<usize> = candidates
@@ -345,50 +402,59 @@ fn safe_edits(
             .collect();
         let mut trial = accepted.clone();
         trial.extend(&group);
-        if check(&trial).is_none() {
+        if let (None, new_tree) = check(&trial) {
             accepted = trial;
+            accepted_tree = new_tree;
             continue;
         }
         for index in group {
             let mut trial = accepted.clone();
             trial.push(index);
             match check(&trial) {
-                None => accepted.push(index),
-                Some(reason) => dropped.push((index, reason)),
+                (None, new_tree) => {
+                    accepted.push(index);
+                    accepted_tree = new_tree;
+                }
+                (Some(reason), _) => dropped.push((index, reason)),
             }
         }
     }
     accepted.sort_by_key(|&index| (edits[index].range.start, edits[index].range.end));
-    (accepted, dropped)
+    SafeEdits {
+        applied: accepted,
+        dropped,
+        tree: accepted_tree,
+    }
 }
 
 /// Applied and dropped edits with their positions in the final text.
 fn report(passes: &[Pass], final_text: &str) -> (Vec<AppliedEdit>, Vec<DroppedEdit>) {
     let mut applied = Vec::new();
     let mut dropped = Vec::new();
+    // Each pass's applied edits, by position, taken once (not per edit).
+    let chosen: Vec<Vec<Edit>> = passes
+        .iter()
+        .map(|pass| select(&pass.edits, &pass.applied))
+        .collect();
+    let orders: Vec<Vec<usize>> = chosen
+        .iter()
+        .map(|edits| (0..edits.len()).collect())
+        .collect();
+    let lines = LineIndex::new(final_text);
     for (number, pass) in passes.iter().enumerate() {
-        let chosen = select(&pass.edits, &pass.applied);
-        let order: Vec<usize> = (0..chosen.len()).collect();
         // Position of a byte of this pass's text in the final text.
-        let forward = |position: usize, inside_this_pass: bool| {
-            let mut position = if inside_this_pass {
-                edit::map_position(position, &chosen, &order)
-            } else {
-                position
-            };
-            for later in &passes[number + 1..] {
-                let later_chosen = select(&later.edits, &later.applied);
-                let later_order: Vec<usize> = (0..later_chosen.len()).collect();
-                position = edit::map_position(position, &later_chosen, &later_order);
-            }
-            line_column(final_text, position)
+        let forward = |position: usize| {
+            let position = (number..passes.len()).fold(position, |position, later| {
+                edit::map_position(position, &chosen[later], &orders[later])
+            });
+            lines.line_column(final_text, position)
         };
-        for edit in &chosen {
+        for edit in &chosen[number] {
             applied.push(AppliedEdit {
                 rule: edit.rule,
                 applicability: edit.applicability,
                 note: edit.note.clone(),
-                position: forward(edit.range.start, true),
+                position: forward(edit.range.start),
                 original: pass
                     .text
                     .get(edit.range.clone())
@@ -400,7 +466,7 @@ fn report(passes: &[Pass], final_text: &str) -> (Vec<AppliedEdit>, Vec<DroppedEd
         for (index, reason) in &pass.dropped {
             let edit = DroppedEdit {
                 rule: pass.edits[*index].rule,
-                position: forward(pass.edits[*index].range.start, true),
+                position: forward(pass.edits[*index].range.start),
                 reason: reason.clone(),
             };
             // A dropped edit is proposed again in every later pass.
@@ -410,6 +476,30 @@ fn report(passes: &[Pass], final_text: &str) -> (Vec<AppliedEdit>, Vec<DroppedEd
         }
     }
     (applied, dropped)
+}
+
+/// Where each line of a text starts, for many position lookups in one text.
+struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    fn new(text: &str) -> LineIndex {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(index, _)| index + 1))
+            .collect();
+        LineIndex { starts }
+    }
+
+    /// The same as [`line_column`], without counting lines from the start.
+    fn line_column(&self, text: &str, byte: usize) -> LineColumn {
+        let byte = byte.min(text.len());
+        let line = self.starts.partition_point(|&start| start <= byte);
+        LineColumn {
+            line,
+            column: char_column(text, byte) + 1,
+        }
+    }
 }
 
 fn line_column(text: &str, byte: usize) -> LineColumn {

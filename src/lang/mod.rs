@@ -252,6 +252,21 @@ pub fn parse(language: Language, source: &str) -> Option<Tree> {
     })
 }
 
+/// Parses `source` again after `old` (a tree of the previous text, already
+/// told about the changes with [`Tree::edit`]): tree-sitter reuses every
+/// subtree the changes did not touch, so a few edits in a large file cost
+/// far less than a fresh parse, and the result is the same tree.
+pub fn reparse(language: Language, source: &str, old: &Tree) -> Option<Tree> {
+    PARSERS
+        .with(|cell| {
+            let mut parsers = cell.borrow_mut();
+            let parser = parsers.get_mut(language.index())?.as_mut()?;
+            parser.reset();
+            parser.parse(source, Some(old))
+        })
+        .or_else(|| parse(language, source))
+}
+
 /// `node` and all its descendants in pre-order, named or not.
 pub fn pre_order(node: Node<'_>) -> impl Iterator<Item = Node<'_>> {
     let mut cursor = node.walk();

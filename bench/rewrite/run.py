@@ -1,0 +1,214 @@
+#!/usr/bin/env python3
+"""Rewrite benchmark: fleetmod against ast-grep on the same corpora, rules
+and thread counts (see bench/README.md).
+
+For every task it first checks that both tools agree: the same number of
+matches (`fleetmod scan --json` against `ast-grep scan --json=stream`) and,
+after applying the fixes to two fresh copies, the same set of changed
+files. A disagreement fails the benchmark (exit 1). Then one hyperfine run
+per task and mode times both tools:
+
+- `dry-run`: fleetmod prints a diff (`rewrite`), ast-grep its fix report
+  (`scan`); output goes to /dev/null.
+- `apply`: both write the files, each run on a fresh copy of the corpus
+  (hyperfine `--prepare`, not timed).
+
+Peak RSS comes from `/usr/bin/time -v` on one dry run of each tool. The
+no-literal tasks are also compared with the bare tree-sitter parse of every
+file (`cargo run --release --example bare-parse`).
+
+Usage: bench/rewrite/run.py [--runs N] [--threads N] [--task NAME]... [--out FILE.json]
+"""
+import argparse
+import filecmp
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+RULES = ROOT / "bench" / "rewrite" / "rules"
+AST_GREP = ROOT / "bench" / ".tools" / "node_modules" / ".bin" / "ast-grep"
+FLEETMOD = ROOT / "target" / "release" / "fleetmod"
+BARE_PARSE = ROOT / "target" / "release" / "examples" / "bare-parse"
+CORPUS = Path(os.environ.get("BENCH", Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "fleetmod-bench")) / "corpus"
+
+TASKS = [
+    # name, language, rule file (or a folder of starter rules), kind
+    ("java-rare", "java", "java-rare.yml", "rare"),
+    ("java-common", "java", "java-common.yml", "common"),
+    ("java-no-literal", "java", "java-no-literal.yml", "no-literal"),
+    ("java-starter-rules", "java", ROOT / "rules" / "java", "many"),
+    ("python-rare", "python", "python-rare.yml", "rare"),
+    ("python-common", "python", "python-common.yml", "common"),
+    ("python-no-literal", "python", "python-no-literal.yml", "no-literal"),
+    ("python-starter-rules", "python", ROOT / "rules" / "python", "many"),
+]
+
+
+def run(command, **options):
+    return subprocess.run(command, check=True, capture_output=True, text=True, **options)
+
+
+def rule_file(spec, scratch):
+    """One rule file: the task's own, or the starter rules joined with ---
+    (without fleetmod's `applicability`, which ast-grep does not know)."""
+    if isinstance(spec, str):
+        return RULES / spec
+    files = sorted(path for path in spec.glob("*.yml") if not path.name.endswith("-test.yml"))
+    text = "\n---\n".join(path.read_text().strip() for path in files) + "\n"
+    text = "\n".join(line for line in text.splitlines() if not line.startswith("applicability:")) + "\n"
+    joined = scratch / f"{spec.name}-rules.yml"
+    joined.write_text(text)
+    return joined
+
+
+def rule_count(path):
+    return sum(1 for line in path.read_text().splitlines() if line.startswith("id:"))
+
+
+def fleetmod_command(mode, rules, threads, target):
+    command = [str(FLEETMOD), "rewrite", "--jobs", str(threads), "--rules", str(rules)]
+    if mode == "apply":
+        command.append("--apply")
+    return command + [str(target)]
+
+
+def ast_grep_command(mode, rules, threads, target):
+    command = [str(AST_GREP), "scan", "--threads", str(threads), "--rule", str(rules)]
+    if mode == "apply":
+        command.append("--update-all")
+    return command + [str(target)]
+
+
+def count_matches(rules, threads, corpus):
+    fleetmod = run([str(FLEETMOD), "scan", "--json", "--jobs", str(threads), "--rules", str(rules), str(corpus)])
+    ast_grep = subprocess.run(
+        [str(AST_GREP), "scan", "--threads", str(threads), "--json=stream", "--rule", str(rules), str(corpus)],
+        capture_output=True, text=True)
+    if ast_grep.returncode not in (0, 1):
+        sys.exit(f"ast-grep failed: {ast_grep.stderr}")
+    return len(fleetmod.stdout.splitlines()), len(ast_grep.stdout.splitlines())
+
+
+def changed_files(pristine, copy):
+    changed = set()
+    for directory, _, files in os.walk(copy):
+        for name in files:
+            path = Path(directory) / name
+            relative = path.relative_to(copy)
+            if not filecmp.cmp(path, pristine / relative, shallow=False):
+                changed.add(str(relative))
+    return changed
+
+
+def applied_changes(command_for, rules, threads, corpus, scratch):
+    copy = scratch / "applied"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(corpus, copy)
+    subprocess.run(command_for("apply", rules, threads, copy), check=False, capture_output=True)
+    changed = changed_files(corpus, copy)
+    shutil.rmtree(copy)
+    return changed
+
+
+def peak_rss_kib(command):
+    result = subprocess.run(["/usr/bin/time", "-v", *command], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    found = re.search(r"Maximum resident set size \(kbytes\): (\d+)", result.stderr)
+    return int(found.group(1)) if found else None
+
+
+def hyperfine(task, mode, rules, threads, corpus, runs, scratch):
+    export = scratch / f"{task}-{mode}.json"
+    work = scratch / "work"
+    if mode == "apply":
+        target = work
+        prepare = ["--prepare", f"rm -rf '{work}' && cp -r '{corpus}' '{work}'"]
+    else:
+        target = corpus
+        prepare = []
+    quote = lambda command: " ".join(f"'{part}'" for part in command)
+    command = [
+        "hyperfine", "--style", "basic", "--runs", str(runs), "--warmup", "1" if mode == "dry-run" else "0",
+        "--ignore-failure", "--output", "null", "--export-json", str(export), *prepare,
+        "--command-name", "fleetmod", quote(fleetmod_command(mode, rules, threads, target)),
+        "--command-name", "ast-grep", quote(ast_grep_command(mode, rules, threads, target)),
+    ]
+    subprocess.run(command, check=True, stdout=sys.stderr)
+    shutil.rmtree(work, ignore_errors=True)
+    results = {result["command"]: result for result in json.loads(export.read_text())["results"]}
+    return {
+        tool: {"mean": results[tool]["mean"], "stddev": results[tool]["stddev"], "min": results[tool]["min"], "times": results[tool]["times"]}
+        for tool in ("fleetmod", "ast-grep")
+    }
+
+
+def bare_parse(corpus, threads, runs):
+    times = []
+    for _ in range(runs):
+        output = run([str(BARE_PARSE), "--jobs", str(threads), str(corpus)]).stdout
+        times.append(float(re.search(r"([\d.]+) s,", output).group(1)))
+    return {"mean": sum(times) / len(times), "min": min(times), "times": times, "report": output.strip()}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--task", action="append", help="only these tasks (repeatable)")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "tmp" / "rewrite.json")
+    arguments = parser.parse_args()
+    for tool, hint in ((AST_GREP, "bench/setup.sh"), (CORPUS / "java", "bench/setup.sh")):
+        if not tool.exists():
+            sys.exit(f"{tool} is missing: run {hint}")
+    subprocess.run(["cargo", "build", "--release", "--locked", "--quiet", "--bin", "fleetmod", "--example", "bare-parse"], check=True, cwd=ROOT)
+    results = {"threads": arguments.threads, "runs": arguments.runs, "tasks": [], "bare_parse": {},
+               "ast_grep_version": run([str(AST_GREP), "--version"]).stdout.strip(),
+               "fleetmod_version": run([str(FLEETMOD), "--version"]).stdout.strip()}
+    failed = False
+    with tempfile.TemporaryDirectory(prefix="fleetmod-bench-") as scratch_name:
+        scratch = Path(scratch_name)
+        for name, language, spec, kind in TASKS:
+            if arguments.task and name not in arguments.task:
+                continue
+            corpus = CORPUS / language
+            rules = rule_file(spec, scratch)
+            print(f"== {name}", file=sys.stderr)
+            fleetmod_matches, ast_grep_matches = count_matches(rules, arguments.threads, corpus)
+            fleetmod_changed = applied_changes(fleetmod_command, rules, arguments.threads, corpus, scratch)
+            ast_grep_changed = applied_changes(ast_grep_command, rules, arguments.threads, corpus, scratch)
+            agree = fleetmod_matches == ast_grep_matches and fleetmod_changed == ast_grep_changed
+            if not agree:
+                failed = True
+                print(f"MISMATCH in {name}: matches {fleetmod_matches} (fleetmod) vs {ast_grep_matches} (ast-grep); "
+                      f"changed files {len(fleetmod_changed)} vs {len(ast_grep_changed)}", file=sys.stderr)
+                for path in sorted(fleetmod_changed ^ ast_grep_changed)[:20]:
+                    side = "fleetmod only" if path in fleetmod_changed else "ast-grep only"
+                    print(f"  {side}: {path}", file=sys.stderr)
+            task = {
+                "name": name, "language": language, "kind": kind, "rules": rule_count(rules),
+                "matches": {"fleetmod": fleetmod_matches, "ast-grep": ast_grep_matches},
+                "changed_files": {"fleetmod": len(fleetmod_changed), "ast-grep": len(ast_grep_changed)},
+                "agree": agree,
+                "peak_rss_kib": {
+                    "fleetmod": peak_rss_kib(fleetmod_command("dry-run", rules, arguments.threads, corpus)),
+                    "ast-grep": peak_rss_kib(ast_grep_command("dry-run", rules, arguments.threads, corpus)),
+                },
+            }
+            for mode in ("dry-run", "apply"):
+                task[mode] = hyperfine(name, mode, rules, arguments.threads, corpus, arguments.runs, scratch)
+            if kind == "no-literal" and language not in results["bare_parse"]:
+                results["bare_parse"][language] = bare_parse(corpus, arguments.threads, arguments.runs)
+            results["tasks"].append(task)
+    arguments.out.parent.mkdir(parents=True, exist_ok=True)
+    arguments.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"results: {arguments.out}", file=sys.stderr)
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
