@@ -18,6 +18,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+# The same Backstage component as the synthetic fleet (generate.py, beside this file).
+from generate import COMPONENT
+
 QUERIES = '''"""Order queries for {name}."""
 
 ORDERS = "SELECT order_id, total FROM sales.orders WHERE total > %s"
@@ -40,19 +43,6 @@ forge:
   root: {forge}
 commit:
   author: {{name: fleetmod, email: fleetmod@localhost}}
-'''
-
-COMPONENT = '''---
-apiVersion: backstage.io/v1alpha1
-kind: Component
-metadata:
-  name: {name}
-  annotations:
-    github.com/project-slug: acme/{name}
-spec:
-  type: service
-  owner: group:team-{team}
-  dependsOn: [resource:default/orders]
 '''
 
 GIT_ENVIRONMENT = {

@@ -17,10 +17,10 @@
 //! Candidates are offered in document order (pre-order), each node to a
 //! rule at most once.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::AhoCorasick;
 use tree_sitter::{Node, Query, QueryCursor, StreamingIterator};
 
-use super::prefilter::Clause;
+use super::prefilter::{Clause, literal_automaton};
 use crate::lang::Language;
 use crate::rule::Rule;
 use crate::rule::kinds::KindSet;
@@ -121,14 +121,7 @@ impl Candidates {
                     .collect()
             })
             .unwrap_or_default();
-        let anchors = (!literals.is_empty())
-            .then(|| {
-                AhoCorasickBuilder::new()
-                    .match_kind(MatchKind::Standard)
-                    .build(&literals)
-                    .ok()
-            })
-            .flatten();
+        let anchors = literal_automaton(&literals);
         if anchors.is_none() {
             // No automaton (none needed, or too large to build): walk instead.
             for (index, flag) in anchored.iter_mut().enumerate() {

@@ -227,4 +227,41 @@ mod tests {
         assert_eq!(map_position(4, &edits, &applied), 5);
         assert_eq!(map_position(6, &edits, &applied), 6);
     }
+
+    #[test]
+    fn an_edited_tree_reparses_to_the_tree_of_a_fresh_parse() {
+        use crate::lang::{self, Language};
+        let python = Language::from_name("python").expect("python");
+        let source = "def f(items):\n    items.append(1)\n    return items\n\n\nx = f([])\n";
+        let at = |text: &str| source.find(text).expect("in the source");
+        let (append, ret, x) = (at("items.append(1)"), at("return items"), at("x = "));
+        let edits = [
+            // A multi-line replacement, a deletion and a same-line change.
+            edit(append..append + 15, "items.extend(\n        [1],\n    )", 0),
+            edit(ret..ret + 13, "", 1),
+            edit(x..x + 1, "y", 2),
+        ];
+        let application = apply(source, &edits);
+        assert_eq!(application.applied.len(), 3);
+        let mut tree = lang::parse(python, source).expect("parses");
+        let taken: Vec<&Edit> = edits.iter().collect();
+        edit_tree(&mut tree, source, &taken);
+        let reparsed = lang::reparse(python, &application.text, &tree).expect("reparses");
+        let fresh = lang::parse(python, &application.text).expect("parses");
+        let describe = |tree: &tree_sitter::Tree| -> Vec<String> {
+            lang::pre_order(tree.root_node())
+                .map(|node| {
+                    format!(
+                        "{} {:?} {:?} {:?}",
+                        node.kind(),
+                        node.byte_range(),
+                        node.start_position(),
+                        node.end_position()
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(describe(&reparsed), describe(&fresh));
+        assert!(!reparsed.root_node().has_error());
+    }
 }

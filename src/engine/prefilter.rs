@@ -59,14 +59,7 @@ impl Prefilter {
             }
             clauses.push(rule_clauses);
         }
-        let automaton = (!literals.is_empty())
-            .then(|| {
-                AhoCorasickBuilder::new()
-                    .match_kind(MatchKind::Standard)
-                    .build(&literals)
-                    .ok()
-            })
-            .flatten();
+        let automaton = literal_automaton(&literals);
         Prefilter {
             automaton,
             literal_count: literals.len(),
@@ -99,6 +92,18 @@ impl Prefilter {
             })
             .collect()
     }
+}
+
+/// One automaton that finds every occurrence of `literals` (overlapping
+/// ones too); `None` when there are none or it cannot be built.
+pub(crate) fn literal_automaton(literals: &[Vec<u8>]) -> Option<AhoCorasick> {
+    if literals.is_empty() {
+        return None;
+    }
+    AhoCorasickBuilder::new()
+        .match_kind(MatchKind::Standard)
+        .build(literals)
+        .ok()
 }
 
 /// What a core rule requires of a file.
