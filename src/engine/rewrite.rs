@@ -175,20 +175,29 @@ impl Scanner<'_> {
             Some(body) => (BOM, body),
             None => ("", source),
         };
-        let migrating = matches!(
-            (self.migration, selection),
-            (Some(migration), Selection::Fixes) if migration.may_apply(body)
-        );
-        if !migrating && !self.may_edit(language, path, body, selection) {
+        // Whether some rule's literals are present; checked once here, not
+        // again by the first pass.
+        let editable = self.may_edit(language, path, body, selection);
+        let migrating = || {
+            matches!(
+                (self.migration, selection),
+                (Some(migration), Selection::Fixes) if migration.may_apply(body)
+            )
+        };
+        if !editable && !migrating() {
             // Nothing can change (the usual case): skip even the style scan.
             return FileRewrite::default();
         }
         let style = Style::detect(body);
-        let (mut text, mut passes, failure) =
-            match self.rule_passes(language, path, body, &style, selection) {
-                Ok((text, passes)) => (text, passes, None),
-                Err(failure) => (body.to_owned(), Vec::new(), Some(failure)),
-            };
+        let rule_outcome = if editable {
+            self.rule_passes(language, path, body, &style, selection)
+        } else {
+            Ok((body.to_owned(), Vec::new()))
+        };
+        let (mut text, mut passes, failure) = match rule_outcome {
+            Ok((text, passes)) => (text, passes, None),
+            Err(failure) => (body.to_owned(), Vec::new(), Some(failure)),
+        };
         let rule_passes = passes.len();
         let mut pending_findings = Vec::new();
         if let (Some(migration), Selection::Fixes) = (self.migration, selection)
@@ -259,7 +268,8 @@ impl Scanner<'_> {
         }
     }
 
-    /// The rules' fix passes, or why they did not settle.
+    /// The rules' fix passes, or why they did not settle. The caller has
+    /// checked that some rule may edit `body`.
     fn rule_passes(
         &self,
         language: Language,
@@ -274,7 +284,8 @@ impl Scanner<'_> {
         // The parse of `text` made by the previous pass's check, if any.
         let mut reused: Option<Tree> = None;
         for pass in 0..=MAX_PASSES {
-            if !self.may_edit(language, path, &text, selection) {
+            // The caller checked the text the first pass starts from.
+            if pass > 0 && !self.may_edit(language, path, &text, selection) {
                 break;
             }
             let Some(tree) = reused.take().or_else(|| lang::parse(language, &text)) else {
