@@ -13,6 +13,11 @@ use std::sync::Mutex;
 use crate::lang::Language;
 use crate::progress::Reporter;
 
+mod memory;
+mod stream;
+
+pub use stream::stream;
+
 /// A source file to process.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct SourceFile {
@@ -233,71 +238,6 @@ where
     results
 }
 
-/// Reads and processes `files` on `threads` worker threads and hands each
-/// result to `consume`, on the calling thread and in the order of `files`.
-///
-/// Workers take the files in order (a shared counter), so results arrive
-/// nearly in order and only the few that finish ahead of an earlier file
-/// wait; memory stays bounded by the work in flight, not by the corpus (a
-/// dry run over millions of lines holds a handful of files, not all of
-/// them). An error from `consume` stops the workers and is returned.
-pub fn stream<T, E, J, C>(
-    files: &[SourceFile],
-    max_bytes: u64,
-    threads: usize,
-    reporter: &dyn Reporter,
-    job: J,
-    mut consume: C,
-) -> Result<(), E>
-where
-    T: Send,
-    J: Fn(&SourceFile, &str) -> T + Sync,
-    C: FnMut(&SourceFile, Processed<T>) -> Result<(), E>,
-{
-    use std::collections::BTreeMap;
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-
-    reporter.begin(files.len() as u64);
-    let next = AtomicUsize::new(0);
-    let stop = AtomicBool::new(false);
-    let outcome = std::thread::scope(|scope| {
-        let (sender, receiver) = std::sync::mpsc::sync_channel(threads.max(1) * 16);
-        for _ in 0..threads.max(1) {
-            let sender = sender.clone();
-            let (next, stop, job) = (&next, &stop, &job);
-            scope.spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    let index = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(file) = files.get(index) else {
-                        break;
-                    };
-                    let result = read(&file.path, max_bytes).map(|text| job(file, &text));
-                    reporter.advance(1);
-                    if sender.send((index, result)).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-        drop(sender);
-        let mut waiting = BTreeMap::new();
-        let mut expected = 0;
-        for (index, result) in receiver {
-            waiting.insert(index, result);
-            while let Some(result) = waiting.remove(&expected) {
-                if let Err(error) = consume(&files[expected], result) {
-                    stop.store(true, Ordering::Relaxed);
-                    return Err(error);
-                }
-                expected += 1;
-            }
-        }
-        Ok(())
-    });
-    reporter.end();
-    outcome
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -374,58 +314,6 @@ mod tests {
         relative.sort();
         // Under the base: relative to it. Outside: relative to the root.
         assert_eq!(relative, vec!["b.py", "src/pkg/a.py"]);
-    }
-
-    #[test]
-    fn streaming_hands_results_over_in_file_order_and_stops_on_error() {
-        let temporary = tempfile::tempdir().expect("tempdir");
-        let root = temporary.path();
-        for index in 0..50 {
-            // Uneven sizes, so workers finish out of order.
-            let text = "x = 1\n".repeat(1 + (index * 37) % 500);
-            std::fs::write(root.join(format!("f{index:02}.py")), text).expect("write");
-        }
-        let files = find(&[root.to_path_buf()], &options()).expect("walks");
-        let mut seen = Vec::new();
-        let outcome: Result<(), ()> = stream(
-            &files,
-            1 << 20,
-            3,
-            &crate::progress::Silent,
-            |_, text| text.len(),
-            |file, result| {
-                seen.push((file.relative.clone(), result.expect("readable")));
-                Ok(())
-            },
-        );
-        assert_eq!(outcome, Ok(()));
-        let expected: Vec<_> = files
-            .iter()
-            .map(|file| {
-                let length = std::fs::metadata(&file.path).expect("metadata").len() as usize;
-                (file.relative.clone(), length)
-            })
-            .collect();
-        assert_eq!(seen, expected);
-
-        let mut consumed = 0;
-        let outcome = stream(
-            &files,
-            1 << 20,
-            2,
-            &crate::progress::Silent,
-            |_, _| (),
-            |_, _| {
-                consumed += 1;
-                if consumed == 3 {
-                    Err("full disk")
-                } else {
-                    Ok(())
-                }
-            },
-        );
-        assert_eq!(outcome, Err("full disk"));
-        assert_eq!(consumed, 3);
     }
 
     #[test]
