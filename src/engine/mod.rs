@@ -379,7 +379,12 @@ impl<'r> Scanner<'r> {
         if rendered.is_empty() {
             return Vec::new();
         }
-        let comments = comment_ranges(tree.root_node());
+        let mut replaced: Vec<Range<usize>> = rendered
+            .iter()
+            .map(|(_, _, result)| result.range.clone())
+            .collect();
+        replaced.sort_unstable_by_key(|range| (range.start, range.end));
+        let comments = comment_ranges_within(tree.root_node(), &replaced);
         rendered
             .into_iter()
             .map(|(rule, applicability, result)| {
@@ -411,15 +416,47 @@ impl<'r> Scanner<'r> {
     }
 }
 
-/// The byte ranges of all comments in a tree.
-fn comment_ranges(root: Node<'_>) -> Vec<Range<usize>> {
-    evaluate::pre_order(root)
-        .filter(|node| {
-            node.is_named()
-                && (node.kind().contains("comment") || (node.is_extra() && !node.is_error()))
+/// The byte ranges of the comments that lie within one of `ranges` (sorted
+/// by start). Only subtrees that overlap a range are visited, so a few edits
+/// in a large file cost a few paths down the tree, not a walk of all of it.
+fn comment_ranges_within(root: Node<'_>, ranges: &[Range<usize>]) -> Vec<Range<usize>> {
+    // The furthest end among the ranges up to each index: some range that
+    // starts at or before `start` reaches `end` exactly when the furthest
+    // end of those ranges does.
+    let furthest: Vec<usize> = ranges
+        .iter()
+        .scan(0, |furthest, range| {
+            *furthest = range.end.max(*furthest);
+            Some(*furthest)
         })
-        .map(|node| node.byte_range())
-        .collect()
+        .collect();
+    let reaches = |start: usize, end: usize| {
+        let count = ranges.partition_point(|range| range.start <= start);
+        count > 0 && furthest[count - 1] >= end
+    };
+    let is_comment = |node: Node<'_>| {
+        node.is_named()
+            && (node.kind().contains("comment") || (node.is_extra() && !node.is_error()))
+    };
+    let mut comments = Vec::new();
+    let mut cursor = root.walk();
+    'walk: loop {
+        let node = cursor.node();
+        // Some range starts before the node ends and ends after it starts.
+        let overlaps = reaches(node.end_byte(), node.start_byte());
+        if overlaps && is_comment(node) && reaches(node.start_byte(), node.end_byte()) {
+            comments.push(node.byte_range());
+        }
+        if overlaps && cursor.goto_first_child() {
+            continue;
+        }
+        while !cursor.goto_next_sibling() {
+            if !cursor.goto_parent() {
+                break 'walk;
+            }
+        }
+    }
+    comments
 }
 
 /// The text of a node.
@@ -476,4 +513,34 @@ fn captures(env: &Env<'_, '_>, source: &str) -> Vec<Capture> {
     }));
     captures.sort_by(|a, b| a.name.cmp(&b.name));
     captures
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comments_within_ranges_are_found_without_walking_the_rest() {
+        let language = Language::from_name("python").expect("python");
+        let source = "# head\nif a:\n    # one\n    b()  # two\nc()  # three\n";
+        let tree = crate::lang::parse(language, source).expect("parses");
+        let at = |text: &str| source.find(text).expect("present");
+        let comment = |text: &str| at(text)..at(text) + text.len();
+        let whole_if = at("if a")..at("c()");
+        // Sorted by start; the second range lies inside the first.
+        let ranges = [whole_if.clone(), at("b()")..at("b()") + 3];
+        assert_eq!(
+            comment_ranges_within(tree.root_node(), &ranges),
+            vec![comment("# one"), comment("# two")]
+        );
+        // A range that covers only part of a comment does not take it.
+        let partial = at("# three") + 2..source.len();
+        assert!(comment_ranges_within(tree.root_node(), std::slice::from_ref(&partial)).is_empty());
+        let all = 0..source.len();
+        assert_eq!(
+            comment_ranges_within(tree.root_node(), std::slice::from_ref(&all)).len(),
+            4
+        );
+        assert!(comment_ranges_within(tree.root_node(), &[]).is_empty());
+    }
 }
