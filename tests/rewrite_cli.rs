@@ -104,6 +104,21 @@ fn oscillating_rules_leave_the_file_unchanged() {
 }
 
 #[test]
+fn rules_that_return_to_a_later_state_name_only_the_rules_of_the_cycle() {
+    // a() -> b() -> c() -> b(): the cycle starts after the first pass.
+    let rules = "id: a-to-b\nlanguage: python\nrule: {pattern: a()}\nfix: b()\n---\nid: b-to-c\nlanguage: python\nrule: {pattern: b()}\nfix: c()\n---\nid: c-to-b\nlanguage: python\nrule: {pattern: c()}\nfix: b()\n";
+    let directory = project(&[("rules.yml", rules), ("a.py", "a()\n")]);
+    fleetmod(directory.path())
+        .args(["rewrite", "-r", "rules.yml", "--apply", "a.py"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "a.py: left unchanged: the rules undo each other's changes (b-to-c, c-to-b)",
+        ));
+    assert_eq!(read(&directory, "a.py"), "a()\n");
+}
+
+#[test]
 fn rules_that_never_converge_leave_the_file_unchanged() {
     let rules = "id: grows\nlanguage: python\nrule: {pattern: f($X)}\nfix: f(f($X))\n";
     let directory = project(&[("rules.yml", rules), ("a.py", "f(1)\n")]);

@@ -16,7 +16,7 @@ use tree_sitter::Node;
 use super::edit::Edit;
 use super::env::Env;
 use super::evaluate::{self, Context};
-use super::indent::{self, Style};
+use super::indent::{self, LazyStyle};
 use crate::rule::fix::{Fix, Operation, Piece, Rewriter, Template, Transform};
 use crate::rule::matcher::Matcher;
 use crate::rule::raw::{Separator, StringCase};
@@ -32,7 +32,7 @@ pub(crate) struct Rendered {
 /// What fix rendering needs besides the match.
 pub(crate) struct FixContext<'a, 'r, 't> {
     pub(crate) evaluation: &'a Context<'r, 't>,
-    pub(crate) style: &'a Style,
+    pub(crate) style: &'a LazyStyle<'a>,
 }
 
 /// Renders `fix` for a match of `node` with bindings `env`.
@@ -78,7 +78,7 @@ pub(crate) fn render<'r, 't>(
         env,
         &transformed,
         source,
-        &context.style.unit,
+        &context.style.get().unit,
     );
     // A YAML block scalar (`fix: |`) ends with a newline the author did not
     // mean to insert; keep it only where the replaced text has one too.
@@ -92,7 +92,7 @@ pub(crate) fn render<'r, 't>(
     let text = indent::reindent(&text, indent::line_indentation(source, start));
     Rendered {
         range: start..end,
-        text: indent::line_endings(&text, context.style.crlf),
+        text: indent::line_endings(&text, context.style.get().crlf),
         carried,
     }
 }

@@ -15,6 +15,27 @@ pub struct Style {
     pub crlf: bool,
 }
 
+/// A file's [`Style`], detected from its original text on first use: most
+/// files that rules match get no fix that needs it, and detecting reads the
+/// whole text.
+pub(crate) struct LazyStyle<'s> {
+    text: &'s str,
+    style: std::cell::OnceCell<Style>,
+}
+
+impl<'s> LazyStyle<'s> {
+    pub(crate) fn new(text: &'s str) -> LazyStyle<'s> {
+        LazyStyle {
+            text,
+            style: std::cell::OnceCell::new(),
+        }
+    }
+
+    pub(crate) fn get(&self) -> &Style {
+        self.style.get_or_init(|| Style::detect(self.text))
+    }
+}
+
 impl Style {
     /// Detects the style of a file: the indentation step that occurs most
     /// often between consecutive lines, and the majority line ending.

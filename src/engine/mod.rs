@@ -28,7 +28,7 @@ use self::edit::Edit;
 use self::env::Env;
 use self::evaluate::Context;
 use self::fix::FixContext;
-use self::indent::Style;
+use self::indent::LazyStyle;
 use self::prefilter::Prefilter;
 use self::suppress::Suppressions;
 use crate::lang::{self, Language};
@@ -273,7 +273,7 @@ impl<'r> Scanner<'r> {
             return FileMatches::default();
         };
         let context = Context::new(source, tree.root_node(), &self.rule_set.globals.rules);
-        let mut style: Option<Style> = None;
+        let style = LazyStyle::new(source);
         let mut matches = Vec::new();
         self.visit_matches(
             scanner,
@@ -283,10 +283,9 @@ impl<'r> Scanner<'r> {
                 let transformed = if rule.transforms.is_empty() {
                     Vec::new()
                 } else {
-                    let style = style.get_or_insert_with(|| Style::detect(source));
                     let fix_context = FixContext {
                         evaluation: &context,
-                        style,
+                        style: &style,
                     };
                     let mut results: Vec<(String, String)> =
                         fix::run_transforms(&rule.transforms, &rule.rewriters, env, &fix_context)
@@ -341,7 +340,7 @@ impl<'r> Scanner<'r> {
         path: &Path,
         source: &str,
         tree: &Tree,
-        style: &Style,
+        style: &LazyStyle<'_>,
         selection: Selection,
     ) -> Vec<Edit> {
         let Some(scanner) = self.language(language) else {

@@ -21,7 +21,7 @@ use tree_sitter::Tree;
 
 use super::edit::{self, Edit};
 use super::evaluate;
-use super::indent::Style;
+use super::indent::LazyStyle;
 use super::{LineColumn, Scanner, Selection, char_column};
 use crate::lang::{self, Language};
 use crate::rule::Applicability;
@@ -185,10 +185,10 @@ impl Scanner<'_> {
             )
         };
         if !editable && !migrating() {
-            // Nothing can change (the usual case): skip even the style scan.
+            // Nothing can change (the usual case).
             return FileRewrite::default();
         }
-        let style = Style::detect(body);
+        let style = LazyStyle::new(body);
         let rule_outcome = if editable {
             self.rule_passes(language, path, body, &style, selection)
         } else {
@@ -228,7 +228,7 @@ impl Scanner<'_> {
         let final_newline = body.ends_with('\n');
         if text != body {
             if final_newline && !text.ends_with('\n') {
-                text.push_str(if style.crlf { "\r\n" } else { "\n" });
+                text.push_str(if style.get().crlf { "\r\n" } else { "\n" });
             } else if !final_newline && text.ends_with('\n') && !body.is_empty() {
                 text.pop();
                 if text.ends_with('\r') {
@@ -275,11 +275,12 @@ impl Scanner<'_> {
         language: Language,
         path: &Path,
         body: &str,
-        style: &Style,
+        style: &LazyStyle<'_>,
         selection: Selection,
     ) -> Result<(String, Vec<Pass>), Failure> {
         let mut text = body.to_owned();
-        let mut history: Vec<String> = vec![text.clone()];
+        // The texts after each pass that changed something (`body` came first).
+        let mut history: Vec<String> = Vec::new();
         let mut passes: Vec<Pass> = Vec::new();
         // The parse of `text` made by the previous pass's check, if any.
         let mut reused: Option<Tree> = None;
@@ -317,7 +318,15 @@ impl Scanner<'_> {
             if !changed {
                 break;
             }
-            if let Some(earlier) = history.iter().position(|seen| *seen == text) {
+            let seen_before = if text == body {
+                Some(0)
+            } else {
+                history
+                    .iter()
+                    .position(|seen| *seen == text)
+                    .map(|index| index + 1)
+            };
+            if let Some(earlier) = seen_before {
                 let rules: BTreeSet<usize> = passes[earlier..]
                     .iter()
                     .flat_map(|pass| rules_of(&pass.edits, &pass.applied))
