@@ -89,33 +89,40 @@ fn edits_that_break_the_syntax_are_dropped_and_the_rest_kept() {
     );
 }
 
-#[test]
-fn oscillating_rules_leave_the_file_unchanged() {
-    let rules = "id: to-b\nlanguage: python\nrule: {pattern: a()}\nfix: b()\n---\nid: to-a\nlanguage: python\nrule: {pattern: b()}\nfix: a()\n";
-    let directory = project(&[("rules.yml", rules), ("a.py", "a()\n")]);
-    fleetmod(directory.path())
-        .args(["rewrite", "-r", "rules.yml", "--apply", "a.py"])
-        .assert()
-        .success()
-        .stderr(predicate::str::contains(
-            "a.py: left unchanged: the rules undo each other's changes (to-a, to-b)",
-        ));
-    assert_eq!(read(&directory, "a.py"), "a()\n");
+/// Python rules that rewrite the call `from()` to `to()`, one per pair.
+fn call_rules(pairs: &[(&str, &str)]) -> String {
+    let rules: Vec<String> = pairs
+        .iter()
+        .map(|(from, to)| {
+            format!(
+                "id: {from}-to-{to}\nlanguage: python\nrule: {{pattern: {from}()}}\nfix: {to}()\n"
+            )
+        })
+        .collect();
+    rules.join("---\n")
 }
 
 #[test]
-fn rules_that_return_to_a_later_state_name_only_the_rules_of_the_cycle() {
-    // a() -> b() -> c() -> b(): the cycle starts after the first pass.
-    let rules = "id: a-to-b\nlanguage: python\nrule: {pattern: a()}\nfix: b()\n---\nid: b-to-c\nlanguage: python\nrule: {pattern: b()}\nfix: c()\n---\nid: c-to-b\nlanguage: python\nrule: {pattern: c()}\nfix: b()\n";
-    let directory = project(&[("rules.yml", rules), ("a.py", "a()\n")]);
-    fleetmod(directory.path())
-        .args(["rewrite", "-r", "rules.yml", "--apply", "a.py"])
-        .assert()
-        .success()
-        .stderr(predicate::str::contains(
-            "a.py: left unchanged: the rules undo each other's changes (b-to-c, c-to-b)",
-        ));
-    assert_eq!(read(&directory, "a.py"), "a()\n");
+fn oscillating_rules_leave_the_file_unchanged() {
+    // a() -> b() -> a(): back to the original text.
+    let back_to_the_start = call_rules(&[("a", "b"), ("b", "a")]);
+    // a() -> b() -> c() -> b(): the cycle starts after the first pass, and
+    // only its rules are named.
+    let back_to_a_later_text = call_rules(&[("a", "b"), ("b", "c"), ("c", "b")]);
+    for (rules, named) in [
+        (back_to_the_start, "(a-to-b, b-to-a)"),
+        (back_to_a_later_text, "(b-to-c, c-to-b)"),
+    ] {
+        let directory = project(&[("rules.yml", &rules), ("a.py", "a()\n")]);
+        fleetmod(directory.path())
+            .args(["rewrite", "-r", "rules.yml", "--apply", "a.py"])
+            .assert()
+            .success()
+            .stderr(predicate::str::contains(format!(
+                "a.py: left unchanged: the rules undo each other's changes {named}"
+            )));
+        assert_eq!(read(&directory, "a.py"), "a()\n");
+    }
 }
 
 #[test]
