@@ -8,10 +8,12 @@
 //! the largest files then hold the peak of both. `malloc_trim` returns the
 //! free pages inside every arena (`MADV_DONTNEED`), so a worker's resident
 //! memory falls back to what it uses. Called after each file of 256 KiB or
-//! more, it takes the peak of the Java no-literal benchmark (a dry run over
-//! the JDK, 2 threads) from 65 to 50 MB, for about 0.1 s of system time.
-//! After every file of 64 KiB or more it would save little more and cost
-//! about 1 s: each call also makes the next parse fault its pages in again.
+//! more, and together with the schedule that keeps large files apart
+//! ([`super::stream`]), it takes the peak of the Java no-literal benchmark
+//! (a dry run over the JDK, 2 threads) from 65 to 48–50 MB (59 MB without
+//! the schedule), for 0.1–0.3 s of system time. After every file of 64 KiB
+//! or more it would save 2 MB more and cost about 1 s: each call also makes
+//! the next parse fault its pages in again.
 //!
 //! This is the crate's only `unsafe` code, and only with glibc; elsewhere
 //! the call does nothing.
