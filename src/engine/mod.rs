@@ -437,25 +437,12 @@ fn comment_ranges_within(root: Node<'_>, ranges: &[Range<usize>]) -> Vec<Range<u
         node.is_named()
             && (node.kind().contains("comment") || (node.is_extra() && !node.is_error()))
     };
-    let mut comments = Vec::new();
-    let mut cursor = root.walk();
-    'walk: loop {
-        let node = cursor.node();
-        // Some range starts before the node ends and ends after it starts.
-        let overlaps = reaches(node.end_byte(), node.start_byte());
-        if overlaps && is_comment(node) && reaches(node.start_byte(), node.end_byte()) {
-            comments.push(node.byte_range());
-        }
-        if overlaps && cursor.goto_first_child() {
-            continue;
-        }
-        while !cursor.goto_next_sibling() {
-            if !cursor.goto_parent() {
-                break 'walk;
-            }
-        }
-    }
-    comments
+    // Enter a node only if some range starts before it ends and ends after
+    // it starts.
+    lang::pre_order_where(root, |node| reaches(node.end_byte(), node.start_byte()))
+        .filter(|&node| is_comment(node) && reaches(node.start_byte(), node.end_byte()))
+        .map(|node| node.byte_range())
+        .collect()
 }
 
 /// The text of a node.

@@ -20,7 +20,6 @@ use std::path::Path;
 use tree_sitter::Tree;
 
 use super::edit::{self, Edit};
-use super::evaluate;
 use super::indent::LazyStyle;
 use super::{LineColumn, Scanner, Selection, char_column};
 use crate::lang::{self, Language};
@@ -95,7 +94,8 @@ pub fn error_profile(tree: &Tree) -> ErrorProfile {
     if !tree.root_node().has_error() {
         return profile;
     }
-    for node in evaluate::pre_order(tree.root_node()) {
+    // Only subtrees with an error can hold one.
+    for node in lang::pre_order_where(tree.root_node(), |node| node.has_error()) {
         if node.is_error() {
             *profile.entry("ERROR".to_owned()).or_default() += 1;
         } else if node.is_missing() {
@@ -214,9 +214,11 @@ impl Scanner<'_> {
             if !outcome.edits.is_empty() {
                 let before = error_profile(&tree);
                 let SafeEdits {
-                    applied, dropped, ..
+                    applied,
+                    dropped,
+                    text: next,
+                    ..
                 } = safe_edits(language, &text, &tree, &outcome.edits, &before);
-                let next = edit::apply(&text, &select(&outcome.edits, &applied)).text;
                 passes.push(Pass {
                     text: std::mem::replace(&mut text, next),
                     edits: outcome.edits,
@@ -301,9 +303,9 @@ impl Scanner<'_> {
                 applied,
                 dropped,
                 tree: next_tree,
+                text: next,
             } = safe_edits(language, &text, &tree, &edits, &before);
             reused = next_tree;
-            let next = edit::apply(&text, &select(&edits, &applied)).text;
             let changed = next != text;
             if changed && pass == MAX_PASSES {
                 let rules = rules_of(&edits, &applied);
@@ -361,6 +363,8 @@ struct SafeEdits {
     /// The parse of the text with `applied` made, when it is a plain parse
     /// (not for SQL, which is checked masked), for the next pass to reuse.
     tree: Option<Tree>,
+    /// The text with `applied` made.
+    text: String,
 }
 
 /// Which edits to apply this pass. Each candidate set is checked by parsing
@@ -375,14 +379,15 @@ fn safe_edits(
 ) -> SafeEdits {
     let candidates = edit::apply(text, edits).applied;
     let masked = language.name() == "sql";
-    // The regression of the text with these edits made, and its parse.
-    let check = |indices: &[usize]| -> (Option<String>, Option<Tree>) {
+    // The regression of the text with these edits made, its parse, and
+    // the text.
+    let check = |indices: &[usize]| -> (Option<String>, Option<Tree>, String) {
         let chosen = select(edits, indices);
         let application = edit::apply(text, &chosen);
         if masked {
             let regressed = syntax_profile(language, &application.text)
                 .and_then(|after| regression(before, &after));
-            return (regressed, None);
+            return (regressed, None, application.text);
         }
         let taken: Vec<&Edit> = application
             .applied
@@ -395,16 +400,18 @@ fn safe_edits(
             Some(new_tree) => (
                 regression(before, &error_profile(&new_tree)),
                 Some(new_tree),
+                application.text,
             ),
-            None => (None, None),
+            None => (None, None, application.text),
         }
     };
-    let (regressed, new_tree) = check(&candidates);
+    let (regressed, new_tree, new_text) = check(&candidates);
     if regressed.is_none() {
         return SafeEdits {
             applied: candidates,
             dropped: Vec::new(),
             tree: new_tree,
+            text: new_text,
         };
     }
     // Per rule first, then per edit within a rule that breaks the text.
@@ -413,6 +420,7 @@ fn safe_edits(
     rules.dedup();
     let mut accepted: Vec<usize> = Vec::new();
     let mut accepted_tree = (!masked).then(|| tree.clone());
+    let mut accepted_text = text.to_owned();
     let mut dropped = Vec::new();
     for rule in rules {
         let group: Vec<usize> = candidates
@@ -422,20 +430,22 @@ fn safe_edits(
             .collect();
         let mut trial = accepted.clone();
         trial.extend(&group);
-        if let (None, new_tree) = check(&trial) {
+        if let (None, new_tree, new_text) = check(&trial) {
             accepted = trial;
             accepted_tree = new_tree;
+            accepted_text = new_text;
             continue;
         }
         for index in group {
             let mut trial = accepted.clone();
             trial.push(index);
             match check(&trial) {
-                (None, new_tree) => {
+                (None, new_tree, new_text) => {
                     accepted.push(index);
                     accepted_tree = new_tree;
+                    accepted_text = new_text;
                 }
-                (Some(reason), _) => dropped.push((index, reason)),
+                (Some(reason), _, _) => dropped.push((index, reason)),
             }
         }
     }
@@ -444,6 +454,7 @@ fn safe_edits(
         applied: accepted,
         dropped,
         tree: accepted_tree,
+        text: accepted_text,
     }
 }
 

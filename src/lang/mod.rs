@@ -269,6 +269,15 @@ pub fn reparse(language: Language, source: &str, old: &Tree) -> Option<Tree> {
 
 /// `node` and all its descendants in pre-order, named or not.
 pub fn pre_order(node: Node<'_>) -> impl Iterator<Item = Node<'_>> {
+    pre_order_where(node, |_| true)
+}
+
+/// `node` and its descendants in pre-order, entering only the nodes for
+/// which `enter` holds: the others are yielded, but not their descendants.
+pub fn pre_order_where<'t>(
+    node: Node<'t>,
+    mut enter: impl FnMut(Node<'t>) -> bool,
+) -> impl Iterator<Item = Node<'t>> {
     let mut cursor = node.walk();
     let start = node.id();
     let mut done = false;
@@ -277,7 +286,7 @@ pub fn pre_order(node: Node<'_>) -> impl Iterator<Item = Node<'_>> {
             return None;
         }
         let current = cursor.node();
-        if cursor.goto_first_child() {
+        if enter(current) && cursor.goto_first_child() {
             return Some(current);
         }
         loop {
