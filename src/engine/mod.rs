@@ -14,6 +14,7 @@ mod evaluate;
 mod fix;
 pub mod indent;
 mod pattern_match;
+mod phrase;
 mod prefilter;
 pub mod rewrite;
 mod suppress;
@@ -129,10 +130,14 @@ impl<'r> Scanner<'r> {
                 .iter()
                 .map(|rule| prefilter::core_anchor(&rule.core, &rule_set.globals.rules))
                 .collect();
+            let phrases: Vec<_> = just_rules
+                .iter()
+                .map(|rule| phrase::core_phrases(language, &rule.core, &rule_set.globals.rules))
+                .collect();
             languages.push(LanguageScanner {
                 language,
                 candidates: Candidates::new(language, &just_rules, &anchors),
-                prefilter: Prefilter::new(&requirements),
+                prefilter: Prefilter::new(&requirements, &phrases),
                 rules,
             });
         }

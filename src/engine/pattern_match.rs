@@ -123,7 +123,9 @@ impl<'r, 't> Matching<'_, 'r, 't> {
         goal_kind: u16,
         candidate: Node<'t>,
     ) -> Step {
-        let kind_matched = kinds_match(goal_kind, candidate.kind_id());
+        // A token that error recovery inserted is not in the text: no
+        // pattern token matches it (the phrase prefilter relies on this).
+        let kind_matched = kinds_match(goal_kind, candidate.kind_id()) && !candidate.is_missing();
         let candidate_text = text(candidate, self.source);
         if kind_matched && (!named || goal_text == candidate_text) {
             return Step::Matched;

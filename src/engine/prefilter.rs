@@ -12,8 +12,10 @@
 //! left is never parsed. Rules with no clause (`kind` alone, say) always run.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex::bytes::Regex;
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
 
+use super::phrase::Phrase;
 use crate::rule::Strictness;
 use crate::rule::matcher::{CoreRule, Matcher, UtilityReference};
 use crate::rule::pattern::{MetaVariable, Pattern, PatternNode};
@@ -34,10 +36,16 @@ pub(crate) struct Prefilter {
     /// Per rule, per clause, the ids of the clause's literals.
     clauses: Vec<Vec<Vec<usize>>>,
     literal_count: usize,
+    /// Every distinct phrase ([`super::phrase`]), compiled.
+    phrases: Vec<Regex>,
+    /// Per rule, the ids of the phrases a file must contain.
+    rule_phrases: Vec<Vec<usize>>,
 }
 
 impl Prefilter {
-    pub(crate) fn new(requirements: &[Requirement]) -> Prefilter {
+    /// `requirements[i]` and `phrases[i]` are what rule `i` needs; missing
+    /// phrases mean none.
+    pub(crate) fn new(requirements: &[Requirement], phrases: &[Vec<Phrase>]) -> Prefilter {
         let mut literals: Vec<Vec<u8>> = Vec::new();
         let mut clauses = Vec::new();
         for requirement in requirements {
@@ -60,10 +68,39 @@ impl Prefilter {
             clauses.push(rule_clauses);
         }
         let automaton = literal_automaton(&literals);
+        let mut distinct: Vec<&Phrase> = Vec::new();
+        let mut rule_phrases = Vec::new();
+        for rule in phrases {
+            let ids = rule
+                .iter()
+                .map(
+                    |phrase| match distinct.iter().position(|known| *known == phrase) {
+                        Some(index) => index,
+                        None => {
+                            distinct.push(phrase);
+                            distinct.len() - 1
+                        }
+                    },
+                )
+                .collect();
+            rule_phrases.push(ids);
+        }
+        // A phrase that does not compile stays in the list as a regex that
+        // every text matches, so the ids hold.
+        let phrases = distinct
+            .iter()
+            .map(|phrase| {
+                phrase
+                    .compile()
+                    .unwrap_or_else(|| Regex::new("").expect("the empty regex compiles"))
+            })
+            .collect();
         Prefilter {
             automaton,
             literal_count: literals.len(),
             clauses,
+            phrases,
+            rule_phrases,
         }
     }
 
@@ -83,12 +120,22 @@ impl Prefilter {
                 }
             }
         }
+        // Phrases cost a regex search each: only for rules whose literals
+        // are all there, and each phrase once per file.
+        let mut phrase_found: Vec<Option<bool>> = vec![None; self.phrases.len()];
         self.clauses
             .iter()
-            .map(|clauses| {
+            .enumerate()
+            .map(|(rule, clauses)| {
                 clauses
                     .iter()
                     .all(|clause| clause.iter().any(|&id| found[id]))
+                    && self.rule_phrases.get(rule).is_none_or(|ids| {
+                        ids.iter().all(|&id| {
+                            *phrase_found[id]
+                                .get_or_insert_with(|| self.phrases[id].is_match(content))
+                        })
+                    })
             })
             .collect()
     }
@@ -466,7 +513,7 @@ mod tests {
     fn prefilter_needs_every_clause() {
         let sleep = vec![vec![b"Thread".to_vec()], vec![b"sleep".to_vec()]];
         let either = vec![vec![b"equals".to_vec(), b"compare".to_vec()]];
-        let prefilter = Prefilter::new(&[sleep, either, Vec::new()]);
+        let prefilter = Prefilter::new(&[sleep, either, Vec::new()], &[]);
         assert_eq!(
             prefilter.enabled(b"Thread.sleep(1)"),
             vec![true, false, true]

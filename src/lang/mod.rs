@@ -22,6 +22,10 @@ pub struct LanguageSpec {
     /// The character that stands in for `$` when a pattern is parsed, for
     /// grammars in which `$` cannot start an identifier (as in ast-grep).
     pub expando: char,
+    /// A regex of what the grammar skips between two tokens besides
+    /// whitespace (comments, line continuations), for the phrase prefilter;
+    /// `None` leaves the language without phrases.
+    pub trivia: Option<&'static str>,
     grammar: tree_sitter_language::LanguageFn,
     compiled: OnceLock<tree_sitter::Language>,
 }
@@ -33,6 +37,8 @@ static TABLE: [LanguageSpec; 3] = [
         // As ast-grep: Starlark (Bazel) files parse as Python too.
         extensions: &["py", "pyi", "py3", "bzl", "bazel"],
         expando: 'µ',
+        // Comments and line continuations (a backslash, then the newline).
+        trivia: Some(r"#[^\n]*|\\\r?\n"),
         grammar: tree_sitter_python::LANGUAGE,
         compiled: OnceLock::new(),
     },
@@ -41,6 +47,7 @@ static TABLE: [LanguageSpec; 3] = [
         aliases: &[],
         extensions: &["java"],
         expando: '$',
+        trivia: Some(r"//[^\n]*|(?s:/\*.*?\*/)"),
         grammar: tree_sitter_java::LANGUAGE,
         compiled: OnceLock::new(),
     },
@@ -50,6 +57,8 @@ static TABLE: [LanguageSpec; 3] = [
         extensions: &["sql"],
         // The grammar's identifiers allow Latin letters up to U+017F only.
         expando: 'ſ',
+        // Keywords are case-insensitive: no phrases.
+        trivia: None,
         grammar: tree_sitter_sequel::LANGUAGE,
         compiled: OnceLock::new(),
     },
@@ -97,6 +106,12 @@ impl Language {
 
     pub fn expando(self) -> char {
         self.0.expando
+    }
+
+    /// What the grammar skips between tokens besides whitespace, as a regex
+    /// (see [`LanguageSpec::trivia`]).
+    pub fn trivia(self) -> Option<&'static str> {
+        self.0.trivia
     }
 
     /// A small dense number for this language, usable as an array index.
