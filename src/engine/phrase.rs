@@ -127,6 +127,13 @@ impl<'m> Scope<'m> {
         }
     }
 
+    fn without_constraints(self) -> Scope<'m> {
+        Scope {
+            constraints: &[],
+            locals: self.locals,
+        }
+    }
+
     /// The words a metavariable's text must be one of, when a regex
     /// constraint pins it to finitely many words.
     fn words(&self, name: &str) -> Option<Vec<String>> {
@@ -206,8 +213,10 @@ impl Context<'_> {
     fn matcher(&self, matcher: &Matcher, scope: Scope<'_>, visiting: &mut Visiting) -> Vec<Phrase> {
         match matcher {
             Matcher::Pattern(pattern) => self.pattern(pattern, scope),
+            // `ofRule` matches a sibling, but its bindings are dropped, so
+            // no constraint is checked on them.
             Matcher::NthChild(nth) => match &nth.of_rule {
-                Some(rule) => self.matcher(rule, scope, visiting),
+                Some(rule) => self.matcher(rule, scope.without_constraints(), visiting),
                 None => Vec::new(),
             },
             Matcher::Inside(relation)
@@ -468,6 +477,8 @@ mod tests {
             "id: a\nlanguage: java\nrule: {any: [{pattern: a.b(c)}, {kind: identifier}]}\n",
             // SQL keywords are case-insensitive.
             "id: a\nlanguage: sql\nrule: {pattern: SELECT a FROM b}\n",
+            // `ofRule` bindings are dropped: its constraint is not checked.
+            "id: a\nlanguage: java\nrule: {kind: object_creation_expression, nthChild: {position: 1, ofRule: {pattern: new $T()}}}\nconstraints: {T: {regex: '^(Integer|Long)$'}}\n",
             // An unanchored constraint is no list of words.
             "id: a\nlanguage: java\nrule: {pattern: new $T()}\nconstraints: {T: {regex: 'Integer|Long'}}\n",
         ] {
