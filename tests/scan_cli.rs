@@ -38,6 +38,8 @@ fn human_output_shows_location_rule_message_and_caret() {
     let directory = project(&[
         ("rules.yml", HAS_KEY),
         ("src/a.py", "x = 1\nif d.has_key(k):\n    pass\n"),
+        // The word is there, but not after a `.`: the prefilter skips it.
+        ("src/b.py", "has_key = 1\n"),
     ]);
     fleetmod(directory.path())
         .args(["scan", "-r", "rules.yml", "src"])
@@ -45,7 +47,7 @@ fn human_output_shows_location_rule_message_and_caret() {
         .success()
         .stdout("src/a.py:2:4 has-key use `k in d`\n2 | if d.has_key(k):\n  |    ^^^^^^^^^^^^\n")
         .stderr(predicate::str::contains(
-            "scanned 1 file; 1 match in 1 file",
+            "scanned 2 files (1 parsed); 1 match in 1 file",
         ))
         .stderr(predicate::str::contains("has-key  1"));
 }
@@ -132,7 +134,7 @@ fn unreadable_binary_and_large_files_are_skipped_and_counted() {
         .stdout(predicate::str::contains("ok.py:1:1"))
         .stdout(predicate::str::contains("binary.py").not())
         .stderr(predicate::str::contains(
-            "scanned 1 file, skipped 3 (1 too large, 1 binary, 1 not UTF-8)",
+            "scanned 1 file (1 parsed), skipped 3 (1 too large, 1 binary, 1 not UTF-8)",
         ));
 }
 

@@ -39,8 +39,9 @@ pub(crate) fn run(
         &loaded.glob_base,
         "scanning",
         |file, text| {
-            let matches = scanner.scan(file.language, &file.relative, text).matches;
-            (!matches.is_empty()).then(|| (matches, text.to_owned()))
+            let scanned = scanner.scan(file.language, &file.relative, text);
+            let found = (!scanned.matches.is_empty()).then(|| (scanned.matches, text.to_owned()));
+            (scanned.parsed, found)
         },
         |file, result| {
             let found = match result {
@@ -51,6 +52,8 @@ pub(crate) fn run(
                 Ok(found) => found,
             };
             summary.scanned += 1;
+            let (parsed, found) = found;
+            summary.parsed += usize::from(parsed);
             let Some((matches, text)) = found else {
                 return Ok(());
             };
@@ -89,6 +92,8 @@ pub(crate) fn run(
 #[derive(Default)]
 struct Summary {
     scanned: usize,
+    /// Files the prefilter did not rule out.
+    parsed: usize,
     skipped: BTreeMap<SkipReason, usize>,
     matched_files: usize,
     per_rule: BTreeMap<String, usize>,
@@ -98,7 +103,12 @@ struct Summary {
 impl Summary {
     fn print(&self, colors: bool) {
         let matches: usize = self.per_rule.values().sum();
-        let mut line = format!("scanned {} file{}", self.scanned, plural(self.scanned));
+        let mut line = format!(
+            "scanned {} file{} ({} parsed)",
+            self.scanned,
+            plural(self.scanned),
+            self.parsed
+        );
         line.push_str(&sources::skipped_text(&self.skipped));
         line.push_str(&format!(
             "; {matches} match{} in {} file{}",
