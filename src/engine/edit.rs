@@ -24,8 +24,11 @@ pub struct Edit {
 
 /// Tells `tree` (a parse of `source`) about `edits` (non-overlapping, as
 /// [`apply`] takes them), so that [`crate::lang::reparse`] of the edited
-/// text can reuse what they did not touch. Edits are given back to front,
-/// so each one's offsets in `source` are still valid when it is given.
+/// text can reuse what they did not touch. Each edit is given as the parts
+/// of its range that its replacement changes ([`changes`]): a fix that
+/// keeps a captured argument (`$X.append($Y)` → `$X.extend([$Y])`) leaves
+/// that argument's subtree reusable. Edits are given back to front, so each
+/// one's offsets in `source` are still valid when it is given.
 pub fn edit_tree(tree: &mut tree_sitter::Tree, source: &str, edits: &[&Edit]) {
     use tree_sitter::{InputEdit, Point};
     let line_starts: Vec<usize> = std::iter::once(0)
@@ -38,27 +41,91 @@ pub fn edit_tree(tree: &mut tree_sitter::Tree, source: &str, edits: &[&Edit]) {
     let mut ordered: Vec<&&Edit> = edits.iter().collect();
     ordered.sort_by_key(|edit| std::cmp::Reverse((edit.range.start, edit.range.end)));
     for edit in ordered {
-        let start_position = point(edit.range.start);
-        let replacement = edit.replacement.as_str();
-        let new_end_position = match replacement.rfind('\n') {
-            Some(last) => Point::new(
-                start_position.row + replacement.matches('\n').count(),
-                replacement.len() - last - 1,
-            ),
-            None => Point::new(
-                start_position.row,
-                start_position.column + replacement.len(),
-            ),
-        };
-        tree.edit(&InputEdit {
-            start_byte: edit.range.start,
-            old_end_byte: edit.range.end,
-            new_end_byte: edit.range.start + replacement.len(),
-            start_position,
-            old_end_position: point(edit.range.end),
-            new_end_position,
-        });
+        let old = &source[edit.range.clone()];
+        for (old_part, new_part) in changes(old, &edit.replacement).into_iter().rev() {
+            let start = edit.range.start + old_part.start;
+            let inserted = &edit.replacement[new_part];
+            let start_position = point(start);
+            let new_end_position = match inserted.rfind('\n') {
+                Some(last) => Point::new(
+                    start_position.row + inserted.matches('\n').count(),
+                    inserted.len() - last - 1,
+                ),
+                None => Point::new(start_position.row, start_position.column + inserted.len()),
+            };
+            tree.edit(&InputEdit {
+                start_byte: start,
+                old_end_byte: edit.range.start + old_part.end,
+                new_end_byte: start + inserted.len(),
+                start_position,
+                old_end_position: point(edit.range.start + old_part.end),
+                new_end_position,
+            });
+        }
     }
+}
+
+/// Beyond this many characters of changed text, an edit is described as
+/// one change rather than diffed.
+const DIFFED_CHARACTERS: usize = 4096;
+
+/// The parts of `old` that `new` replaces, as pairs of byte ranges (in
+/// `old`, in `new`), in order and on character boundaries; the text between
+/// them is the same in both. Empty when the texts are equal.
+fn changes(old: &str, new: &str) -> Vec<(Range<usize>, Range<usize>)> {
+    let prefix: usize = old
+        .chars()
+        .zip(new.chars())
+        .take_while(|(left, right)| left == right)
+        .map(|(character, _)| character.len_utf8())
+        .sum();
+    let suffix: usize = old[prefix..]
+        .chars()
+        .rev()
+        .zip(new[prefix..].chars().rev())
+        .take_while(|(left, right)| left == right)
+        .map(|(character, _)| character.len_utf8())
+        .sum();
+    let old_middle = &old[prefix..old.len() - suffix];
+    let new_middle = &new[prefix..new.len() - suffix];
+    if old_middle.is_empty() && new_middle.is_empty() {
+        return Vec::new();
+    }
+    let whole = vec![(prefix..old.len() - suffix, prefix..new.len() - suffix)];
+    if old_middle.len() + new_middle.len() > DIFFED_CHARACTERS {
+        return whole;
+    }
+    // Byte offsets of each character, and of the end.
+    let offsets = |text: &str| -> Vec<usize> {
+        text.char_indices()
+            .map(|(index, _)| index)
+            .chain(std::iter::once(text.len()))
+            .collect()
+    };
+    let (old_chars, new_chars): (Vec<char>, Vec<char>) =
+        (old_middle.chars().collect(), new_middle.chars().collect());
+    let (old_offsets, new_offsets) = (offsets(old_middle), offsets(new_middle));
+    let mut result: Vec<(Range<usize>, Range<usize>)> = Vec::new();
+    for operation in similar::capture_diff_slices(similar::Algorithm::Myers, &old_chars, &new_chars)
+    {
+        let (tag, old_range, new_range) = operation.as_tag_tuple();
+        if tag == similar::DiffTag::Equal {
+            continue;
+        }
+        let old_bytes = prefix + old_offsets[old_range.start]..prefix + old_offsets[old_range.end];
+        let new_bytes = prefix + new_offsets[new_range.start]..prefix + new_offsets[new_range.end];
+        match result.last_mut() {
+            // Adjacent operations (a delete, then an insert) are one change.
+            Some((last_old, last_new))
+                if last_old.end == old_bytes.start && last_new.end == new_bytes.start =>
+            {
+                last_old.end = old_bytes.end;
+                last_new.end = new_bytes.end;
+            }
+            _ => result.push((old_bytes, new_bytes)),
+        }
+    }
+    if result.is_empty() { whole } else { result }
 }
 
 /// The result of applying edits to a text.
@@ -229,20 +296,81 @@ mod tests {
     }
 
     #[test]
+    fn changes_are_the_differing_parts_on_character_boundaries() {
+        let described = |old: &str, new: &str| -> Vec<(String, String)> {
+            changes(old, new)
+                .into_iter()
+                .map(|(old_part, new_part)| (old[old_part].to_owned(), new[new_part].to_owned()))
+                .collect()
+        };
+        assert!(changes("same", "same").is_empty());
+        // Applying the changes to the old text gives the new one.
+        let rebuilt = |old: &str, new: &str| -> String {
+            let mut text = String::new();
+            let mut position = 0;
+            for (old_part, new_part) in changes(old, new) {
+                text.push_str(&old[position..old_part.start]);
+                text.push_str(&new[new_part]);
+                position = old_part.end;
+            }
+            text + &old[position..]
+        };
+        for (old, new) in [
+            ("items.append(value)", "items.extend([value])"),
+            ("'é'", "'èéà'"),
+            ("abc", ""),
+            ("", "abc"),
+            ("ñ(x)", "n(x, y)"),
+        ] {
+            assert_eq!(rebuilt(old, new), new, "{old} -> {new}");
+        }
+        // The captured receiver and argument are kept.
+        let kept = described("items.append(value)", "items.extend([value])");
+        assert!(
+            kept.iter()
+                .all(|(old, _)| !old.contains("items") && !old.contains("value"))
+        );
+        assert_eq!(
+            kept.iter().map(|(_, new)| new.as_str()).collect::<String>(),
+            "xte[]"
+        );
+        assert_eq!(
+            described("'é'", "'èé'"),
+            vec![(String::new(), "è".to_owned())]
+        );
+        // Too long to diff: one change between the common prefix and suffix.
+        let long_old = format!("f({})", "a".repeat(DIFFED_CHARACTERS));
+        let long_new = format!("f({})", "b".repeat(DIFFED_CHARACTERS));
+        assert_eq!(
+            changes(&long_old, &long_new),
+            vec![(2..long_old.len() - 1, 2..long_new.len() - 1)]
+        );
+    }
+
+    #[test]
     fn an_edited_tree_reparses_to_the_tree_of_a_fresh_parse() {
         use crate::lang::{self, Language};
         let python = Language::from_name("python").expect("python");
-        let source = "def f(items):\n    items.append(1)\n    return items\n\n\nx = f([])\n";
+        let source =
+            "def f(items):\n    items.append(1)\n    return items\n\n\nx = f([])\ns = 'é'\n";
         let at = |text: &str| source.find(text).expect("in the source");
-        let (append, ret, x) = (at("items.append(1)"), at("return items"), at("x = "));
+        let (append, ret, x, s) = (
+            at("items.append(1)"),
+            at("return items"),
+            at("x = "),
+            at("s = "),
+        );
         let edits = [
-            // A multi-line replacement, a deletion and a same-line change.
+            // A multi-line replacement that keeps parts of the old text, a
+            // deletion, a same-line change and one between characters of
+            // more than one byte.
             edit(append..append + 15, "items.extend(\n        [1],\n    )", 0),
             edit(ret..ret + 13, "", 1),
             edit(x..x + 1, "y", 2),
+            edit(s..s + "s = 'é'".len(), "s = 'èéà'", 3),
         ];
         let application = apply(source, &edits);
-        assert_eq!(application.applied.len(), 3);
+        assert_eq!(application.applied.len(), 4);
         let mut tree = lang::parse(python, source).expect("parses");
         let taken: Vec<&Edit> = edits.iter().collect();
         edit_tree(&mut tree, source, &taken);
