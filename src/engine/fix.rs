@@ -73,13 +73,8 @@ pub(crate) fn render<'r, 't>(
         .map_or(node.end_byte(), |sibling| sibling.end_byte()),
         None => node.end_byte(),
     };
-    let (mut text, carried) = render_template(
-        &fix.template,
-        env,
-        &transformed,
-        source,
-        &context.style.get().unit,
-    );
+    let (mut text, carried) =
+        render_template(&fix.template, env, &transformed, source, context.style);
     // A YAML block scalar (`fix: |`) ends with a newline the author did not
     // mean to insert; keep it only where the replaced text has one too.
     if text.ends_with('\n')
@@ -90,9 +85,15 @@ pub(crate) fn render<'r, 't>(
         text.pop();
     }
     let text = indent::reindent(&text, indent::line_indentation(source, start));
+    // The file's style is detected only for text with more than one line.
+    let text = if text.contains('\n') {
+        indent::line_endings(&text, context.style.get().crlf)
+    } else {
+        text
+    };
     Rendered {
         range: start..end,
-        text: indent::line_endings(&text, context.style.get().crlf),
+        text,
         carried,
     }
 }
@@ -118,7 +119,7 @@ fn render_template(
     env: &Env<'_, '_>,
     transformed: &HashMap<&str, String>,
     source: &str,
-    unit: &str,
+    style: &LazyStyle<'_>,
 ) -> (String, Vec<Range<usize>>) {
     let mut output = String::new();
     let mut carried = Vec::new();
@@ -127,11 +128,15 @@ fn render_template(
             Piece::Text(text) => {
                 // Lines after a newline start in a text piece, so converting
                 // every piece converts every template line.
-                output.push_str(&indent::convert_template_indentation(
-                    text,
-                    template.indent_unit,
-                    unit,
-                ));
+                if template.indent_unit == 0 || !text.contains('\n') {
+                    output.push_str(text);
+                } else {
+                    output.push_str(&indent::convert_template_indentation(
+                        text,
+                        template.indent_unit,
+                        &style.get().unit,
+                    ));
+                }
                 continue;
             }
             Piece::Variable(name) => match transformed.get(name.as_str()) {

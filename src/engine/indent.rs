@@ -34,6 +34,11 @@ impl<'s> LazyStyle<'s> {
     pub(crate) fn get(&self) -> &Style {
         self.style.get_or_init(|| Style::detect(self.text))
     }
+
+    #[cfg(test)]
+    pub(crate) fn is_detected(&self) -> bool {
+        self.style.get().is_some()
+    }
 }
 
 impl Style {

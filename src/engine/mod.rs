@@ -511,6 +511,34 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_style_is_detected_only_for_fixes_of_several_lines() {
+        let language = Language::from_name("python").expect("python");
+        let source = "def f(items):\n    items.append(1)\n";
+        let tree = crate::lang::parse(language, source).expect("parses");
+        let edits_with = |fix: &str| {
+            let yaml = format!(
+                "id: a\nlanguage: python\nrule: {{pattern: $L.append($X)}}\nfix: {fix:?}\n"
+            );
+            let rule_set =
+                RuleSet::from_text(Path::new("rule.yml"), &yaml).expect("the rule loads");
+            let scanner = Scanner::new(&rule_set);
+            let style = LazyStyle::new(source);
+            let edits = scanner.edits(
+                language,
+                Path::new("a.py"),
+                source,
+                &tree,
+                &style,
+                Selection::Fixes,
+            );
+            assert_eq!(edits.len(), 1);
+            style.is_detected()
+        };
+        assert!(!edits_with("$L.extend([$X])"));
+        assert!(edits_with("$L.extend(\n    [$X],\n)"));
+    }
+
+    #[test]
     fn comments_within_ranges_are_found_without_walking_the_rest() {
         let language = Language::from_name("python").expect("python");
         let source = "# head\nif a:\n    # one\n    b()  # two\nc()  # three\n";
