@@ -41,8 +41,13 @@ pub fn edit_tree(tree: &mut tree_sitter::Tree, source: &str, edits: &[&Edit]) {
     let mut ordered: Vec<&&Edit> = edits.iter().collect();
     ordered.sort_by_key(|edit| std::cmp::Reverse((edit.range.start, edit.range.end)));
     for edit in ordered {
-        let old = &source[edit.range.clone()];
-        for (old_part, new_part) in changes(old, &edit.replacement).into_iter().rev() {
+        // A range off character boundaries (never one `apply` takes) is
+        // given whole.
+        let parts = match source.get(edit.range.clone()) {
+            Some(old) => changes(old, &edit.replacement),
+            None => vec![(0..edit.range.len(), 0..edit.replacement.len())],
+        };
+        for (old_part, new_part) in parts.into_iter().rev() {
             let start = edit.range.start + old_part.start;
             let inserted = &edit.replacement[new_part];
             let start_position = point(start);

@@ -93,7 +93,7 @@ impl Phrase {
 
 /// The regex of what may stand between two tokens of a match, or `None`
 /// when the language gets no phrases.
-pub(crate) fn gap(language: Language) -> Option<String> {
+fn gap(language: Language) -> Option<String> {
     let trivia = language.trivia()?;
     let grammar = language.grammar();
     let mut tokens: Vec<&str> = (0..grammar.node_kind_count())

@@ -10,6 +10,9 @@
 //! Aho-Corasick automaton per language finds the literals a file contains;
 //! a rule with an unsatisfied clause is skipped, and a file with no rule
 //! left is never parsed. Rules with no clause (`kind` alone, say) always run.
+//! A rule whose clauses all hold must then also find each of its phrases
+//! ([`super::phrase`]): runs of pattern tokens that stand side by side in
+//! every match, checked with one regex search each, at most once per file.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::bytes::Regex;
