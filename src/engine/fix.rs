@@ -85,15 +85,9 @@ pub(crate) fn render<'r, 't>(
         text.pop();
     }
     let text = indent::reindent(&text, indent::line_indentation(source, start));
-    // The file's style is detected only for text with more than one line.
-    let text = if text.contains('\n') {
-        indent::line_endings(&text, context.style.get().crlf)
-    } else {
-        text
-    };
     Rendered {
         range: start..end,
-        text,
+        text: context.style.line_endings(text),
         carried,
     }
 }
@@ -128,15 +122,7 @@ fn render_template(
             Piece::Text(text) => {
                 // Lines after a newline start in a text piece, so converting
                 // every piece converts every template line.
-                if template.indent_unit == 0 || !text.contains('\n') {
-                    output.push_str(text);
-                } else {
-                    output.push_str(&indent::convert_template_indentation(
-                        text,
-                        template.indent_unit,
-                        &style.get().unit,
-                    ));
-                }
+                output.push_str(&style.template_indentation(text, template.indent_unit));
                 continue;
             }
             Piece::Variable(name) => match transformed.get(name.as_str()) {

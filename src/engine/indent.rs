@@ -35,6 +35,24 @@ impl<'s> LazyStyle<'s> {
         self.style.get_or_init(|| Style::detect(self.text))
     }
 
+    /// [`convert_template_indentation`] to the file's unit. Text of one line
+    /// has no indentation to convert, and leaves the style undetected.
+    pub(crate) fn template_indentation(&self, text: &str, from: usize) -> String {
+        if from == 0 || !text.contains('\n') {
+            return text.to_owned();
+        }
+        convert_template_indentation(text, from, &self.get().unit)
+    }
+
+    /// [`line_endings`] of the file. Text of one line has none, and leaves
+    /// the style undetected.
+    pub(crate) fn line_endings(&self, text: String) -> String {
+        if !text.contains('\n') {
+            return text;
+        }
+        line_endings(&text, self.get().crlf)
+    }
+
     #[cfg(test)]
     pub(crate) fn is_detected(&self) -> bool {
         self.style.get().is_some()

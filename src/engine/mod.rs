@@ -130,10 +130,8 @@ impl<'r> Scanner<'r> {
                 .iter()
                 .map(|rule| prefilter::core_anchor(&rule.core, &rule_set.globals.rules))
                 .collect();
-            let phrases: Vec<_> = just_rules
-                .iter()
-                .map(|rule| phrase::core_phrases(language, &rule.core, &rule_set.globals.rules))
-                .collect();
+            let cores: Vec<_> = just_rules.iter().map(|rule| &rule.core).collect();
+            let phrases = phrase::rule_phrases(language, &cores, &rule_set.globals.rules);
             languages.push(LanguageScanner {
                 language,
                 candidates: Candidates::new(language, &just_rules, &anchors),

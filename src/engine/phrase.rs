@@ -60,24 +60,30 @@ pub(crate) struct Phrase {
     length: usize,
 }
 
-/// The phrases a file must contain for `core` to match in it (each one).
-pub(crate) fn core_phrases(
+/// For each of a language's rules, the phrases a file must contain for it
+/// to match (each one). The gap is built once for all of them.
+pub(crate) fn rule_phrases(
     language: Language,
-    core: &CoreRule,
+    cores: &[&CoreRule],
     globals: &[CoreRule],
-) -> Vec<Phrase> {
+) -> Vec<Vec<Phrase>> {
     let Some(gap) = gap(language) else {
-        return Vec::new();
+        return vec![Vec::new(); cores.len()];
     };
     let context = Context {
         language,
         gap: &gap,
         globals,
     };
-    let mut phrases = context.matcher(&core.matcher, Scope::of(core), &mut Vec::new());
-    phrases.sort_by(|left, right| left.regex.cmp(&right.regex));
-    phrases.dedup();
-    phrases
+    cores
+        .iter()
+        .map(|core| {
+            let mut phrases = context.matcher(&core.matcher, Scope::of(core), &mut Vec::new());
+            phrases.sort_by(|left, right| left.regex.cmp(&right.regex));
+            phrases.dedup();
+            phrases
+        })
+        .collect()
 }
 
 impl Phrase {
@@ -395,7 +401,8 @@ mod tests {
 
     fn phrases_of(set: &RuleSet) -> Vec<Regex> {
         let rule = &set.rules[0];
-        core_phrases(rule.language, &rule.core, &set.globals.rules)
+        rule_phrases(rule.language, &[&rule.core], &set.globals.rules)
+            .remove(0)
             .iter()
             .map(|phrase| phrase.compile().expect("compiles"))
             .collect()
