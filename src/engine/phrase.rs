@@ -1,7 +1,7 @@
 //! Phrases: the tokens of a pattern that must stand together in a file.
 //!
 //! The literal prefilter ([`super::prefilter`]) asks that a file contain
-//! each named leaf of a pattern *somewhere*. Most files of a large code base
+//! each named leaf of a pattern *somewhere*. Many files of a large code base
 //! contain both `new` and `Integer`, but few contain `new Integer(`. A
 //! phrase is such a run of pattern tokens, compiled to a regex that allows,
 //! between two tokens, only what a match can hold there: the *gap*. A file
