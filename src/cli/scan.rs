@@ -41,7 +41,7 @@ pub(crate) fn run(
         |file, text| {
             let scanned = scanner.scan(file.language, &file.relative, text);
             let found = (!scanned.matches.is_empty()).then(|| (scanned.matches, text.to_owned()));
-            (scanned.parsed, found)
+            ((scanned.parsed, scanned.partial), found)
         },
         |file, result| {
             let found = match result {
@@ -52,8 +52,9 @@ pub(crate) fn run(
                 Ok(found) => found,
             };
             summary.scanned += 1;
-            let (parsed, found) = found;
+            let ((parsed, partial), found) = found;
             summary.parsed += usize::from(parsed);
+            summary.partial += usize::from(partial);
             let Some((matches, text)) = found else {
                 return Ok(());
             };
@@ -94,6 +95,8 @@ struct Summary {
     scanned: usize,
     /// Files the prefilter did not rule out.
     parsed: usize,
+    /// Of those, files parsed only in part (the members rules can match in).
+    partial: usize,
     skipped: BTreeMap<SkipReason, usize>,
     matched_files: usize,
     per_rule: BTreeMap<String, usize>,
@@ -104,11 +107,15 @@ impl Summary {
     fn print(&self, colors: bool) {
         let matches: usize = self.per_rule.values().sum();
         let mut line = format!(
-            "scanned {} file{} ({} parsed)",
+            "scanned {} file{} ({} parsed",
             self.scanned,
             plural(self.scanned),
             self.parsed
         );
+        if self.partial > 0 {
+            line.push_str(&format!(", {} of them in part", self.partial));
+        }
+        line.push(')');
         line.push_str(&sources::skipped_text(&self.skipped));
         line.push_str(&format!(
             "; {matches} match{} in {} file{}",

@@ -2,10 +2,11 @@
 //!
 //! A [`Scanner`] prepares, per language, the literal [`prefilter`] and the
 //! combined [`candidates`] query for a [`RuleSet`]. Scanning a file then
-//! runs the prefilter on the raw bytes, parses only if some rule may match,
-//! walks the tree once with the combined query, and evaluates each rule on
-//! its candidate nodes ([`evaluate`], [`pattern_match`]). Results are sorted
-//! by position and rule id, so output is deterministic.
+//! runs the prefilter on the raw bytes, parses only if some rule may match
+//! (and, when the rules left allow it, only the members they can match in:
+//! [`partial`]), walks the tree once with the combined query, and evaluates
+//! each rule on its candidate nodes ([`evaluate`], [`pattern_match`]).
+//! Results are sorted by position and rule id, so output is deterministic.
 
 mod candidates;
 pub mod edit;
@@ -13,6 +14,7 @@ pub mod env;
 mod evaluate;
 mod fix;
 pub mod indent;
+mod partial;
 mod pattern_match;
 mod phrase;
 mod prefilter;
@@ -30,6 +32,7 @@ use self::env::Env;
 use self::evaluate::Context;
 use self::fix::FixContext;
 use self::indent::LazyStyle;
+use self::partial::Partial;
 use self::prefilter::Prefilter;
 use self::suppress::Suppressions;
 use crate::lang::{self, Language};
@@ -78,6 +81,8 @@ pub struct FileMatches {
     pub matches: Vec<Match>,
     /// Whether the file had to be parsed (the prefilter did not rule it out).
     pub parsed: bool,
+    /// Whether only some of its members were parsed ([`partial`]).
+    pub partial: bool,
 }
 
 struct LanguageScanner<'r> {
@@ -86,6 +91,7 @@ struct LanguageScanner<'r> {
     rules: Vec<(usize, &'r Rule)>,
     candidates: Candidates,
     prefilter: Prefilter,
+    partial: Partial,
 }
 
 /// Which rules a scan or rewrite uses.
@@ -132,10 +138,19 @@ impl<'r> Scanner<'r> {
                 .collect();
             let cores: Vec<_> = just_rules.iter().map(|rule| &rule.core).collect();
             let phrases = phrase::rule_phrases(language, &cores, &rule_set.globals.rules);
+            let prefilter = Prefilter::new(&requirements, &phrases);
+            let partial = Partial::new(
+                language,
+                &just_rules,
+                &anchors,
+                &prefilter,
+                &rule_set.globals.rules,
+            );
             languages.push(LanguageScanner {
                 language,
                 candidates: Candidates::new(language, &just_rules, &anchors),
-                prefilter: Prefilter::new(&requirements, &phrases),
+                prefilter,
+                partial,
                 rules,
             });
         }
@@ -272,7 +287,7 @@ impl<'r> Scanner<'r> {
         if source.is_empty() || !enabled.contains(&true) {
             return FileMatches::default();
         }
-        let Some(tree) = lang::parse(language, source) else {
+        let Some(tree) = Self::parse_for(scanner, source, &enabled, None) else {
             return FileMatches::default();
         };
         let context = Context::new(source, tree.root_node(), &self.rule_set.globals.rules);
@@ -317,7 +332,58 @@ impl<'r> Scanner<'r> {
         FileMatches {
             matches,
             parsed: true,
+            partial: !lang::is_whole(&tree),
         }
+    }
+
+    /// Parses `source` for the `enabled` rules: only the members their
+    /// matches can lie in when that is enough ([`partial`]), else all of it.
+    /// `reused` is a parse of an earlier text, already told about the edits
+    /// since; it is kept if it covers what a fresh parse would.
+    fn parse_for(
+        scanner: &LanguageScanner<'r>,
+        source: &str,
+        enabled: &[bool],
+        reused: Option<Tree>,
+    ) -> Option<Tree> {
+        let language = scanner.language;
+        let regions = scanner.partial.regions(source, enabled, &scanner.prefilter);
+        if let Some(regions) = regions {
+            let same_ranges = |tree: &Tree| {
+                let ranges = tree.included_ranges();
+                ranges.len() == regions.ranges.len()
+                    && ranges
+                        .iter()
+                        .zip(&regions.ranges)
+                        .all(|(old, new)| old.start_byte == new.start && old.end_byte == new.end)
+            };
+            let kept =
+                reused.filter(|tree| same_ranges(tree) && scanner.partial.accepts(&regions, tree));
+            if let Some(tree) = kept.or_else(|| scanner.partial.parse(language, source, &regions)) {
+                return Some(tree);
+            }
+        } else if let Some(tree) = reused.filter(lang::is_whole) {
+            return Some(tree);
+        }
+        lang::parse(language, source)
+    }
+
+    /// Parses a text for [`Scanner::edits`] with the selected rules (see
+    /// `parse_for`); `None` when no rule applies.
+    pub(crate) fn parse_for_edits(
+        &self,
+        language: Language,
+        path: &Path,
+        source: &str,
+        selection: Selection,
+        reused: Option<Tree>,
+    ) -> Option<Tree> {
+        let scanner = self.language(language)?;
+        let enabled = Self::enabled(scanner, path, source, selection);
+        if !enabled.contains(&true) {
+            return reused.or_else(|| lang::parse(language, source));
+        }
+        Self::parse_for(scanner, source, &enabled, reused)
     }
 
     /// Whether any selected rule may propose an edit for this text (its

@@ -87,6 +87,11 @@ pub(crate) fn rule_phrases(
 }
 
 impl Phrase {
+    /// The characters of its shortest token sequence.
+    pub(crate) fn length(&self) -> usize {
+        self.length
+    }
+
     /// The compiled regex; `None` if it is too large to compile, and then
     /// the caller leaves the phrase out (a weaker filter, never a wrong one).
     pub(crate) fn compile(&self) -> Option<Regex> {

@@ -39,10 +39,13 @@ pub(crate) struct Prefilter {
     /// Per rule, per clause, the ids of the clause's literals.
     clauses: Vec<Vec<Vec<usize>>>,
     literal_count: usize,
-    /// Every distinct phrase ([`super::phrase`]), compiled.
-    phrases: Vec<Regex>,
+    /// Every distinct phrase ([`super::phrase`]), compiled; `None` if it
+    /// is too large to compile, and then every text passes it.
+    phrases: Vec<Option<Regex>>,
     /// Per rule, the ids of the phrases a file must contain.
     rule_phrases: Vec<Vec<usize>>,
+    /// Per rule, its compiled phrase of most characters, if any.
+    longest: Vec<Option<usize>>,
 }
 
 impl Prefilter {
@@ -88,14 +91,14 @@ impl Prefilter {
                 .collect();
             rule_phrases.push(ids);
         }
-        // A phrase that does not compile stays in the list as a regex that
-        // every text matches, so the ids hold.
-        let phrases = distinct
+        let phrases: Vec<Option<Regex>> = distinct.iter().map(|phrase| phrase.compile()).collect();
+        let longest = rule_phrases
             .iter()
-            .map(|phrase| {
-                phrase
-                    .compile()
-                    .unwrap_or_else(|| Regex::new("").expect("the empty regex compiles"))
+            .map(|ids: &Vec<usize>| {
+                ids.iter()
+                    .copied()
+                    .filter(|&id| phrases[id].is_some())
+                    .max_by_key(|&id| distinct[id].length())
             })
             .collect();
         Prefilter {
@@ -104,7 +107,18 @@ impl Prefilter {
             clauses,
             phrases,
             rule_phrases,
+            longest,
         }
+    }
+
+    /// A compiled phrase, by id.
+    pub(crate) fn phrase(&self, id: usize) -> Option<&Regex> {
+        self.phrases.get(id)?.as_ref()
+    }
+
+    /// The id of a rule's compiled phrase of most characters, if any.
+    pub(crate) fn longest_phrase(&self, rule: usize) -> Option<usize> {
+        self.longest.get(rule).copied().flatten()
     }
 
     /// Which rules may match a file with this content.
@@ -135,8 +149,11 @@ impl Prefilter {
                     .all(|clause| clause.iter().any(|&id| found[id]))
                     && self.rule_phrases.get(rule).is_none_or(|ids| {
                         ids.iter().all(|&id| {
-                            *phrase_found[id]
-                                .get_or_insert_with(|| self.phrases[id].is_match(content))
+                            *phrase_found[id].get_or_insert_with(|| {
+                                self.phrases[id]
+                                    .as_ref()
+                                    .is_none_or(|phrase| phrase.is_match(content))
+                            })
                         })
                     })
             })

@@ -1,7 +1,8 @@
 //! The fix loop for one file: passes of edits that never break the file.
 //!
 //! Each pass scans the current text, applies every non-overlapping edit and
-//! re-parses the result. If the parse got worse (more ERROR nodes, or more
+//! re-parses the result (for a text parsed in part, [`super::partial`], the
+//! same members, moved by the edits). If the parse got worse (more ERROR nodes, or more
 //! MISSING nodes of some kind, than the pass started with), the offending
 //! edits are found — per rule first, then per edit — and dropped, keeping
 //! the rest. Passes repeat until nothing changes. If the text returns to an
@@ -291,7 +292,8 @@ impl Scanner<'_> {
             if pass > 0 && !self.may_edit(language, path, &text, selection) {
                 break;
             }
-            let Some(tree) = reused.take().or_else(|| lang::parse(language, &text)) else {
+            let Some(tree) = self.parse_for_edits(language, path, &text, selection, reused.take())
+            else {
                 break;
             };
             let edits = self.edits(language, path, &text, &tree, style, selection);

@@ -5,7 +5,10 @@
 //! row here and nothing else. Parsers are expensive to create, so each thread
 //! keeps one parser per language ([`parse`]).
 
+pub mod outline;
+
 use std::cell::RefCell;
+use std::ops::Range;
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -26,6 +29,9 @@ pub struct LanguageSpec {
     /// whitespace (comments, line continuations), for the phrase prefilter;
     /// `None` leaves the language without phrases.
     pub trivia: Option<&'static str>,
+    /// How to cut a file into members without parsing it, so that only the
+    /// members a rule needs are parsed ([`outline`]); `None` parses whole files.
+    pub outline: Option<&'static outline::OutlineSpec>,
     grammar: tree_sitter_language::LanguageFn,
     compiled: OnceLock<tree_sitter::Language>,
 }
@@ -39,6 +45,7 @@ static TABLE: [LanguageSpec; 3] = [
         expando: 'µ',
         // Comments and line continuations (a backslash, then the newline).
         trivia: Some(r"#[^\n]*|\\\r?\n"),
+        outline: Some(&outline::PYTHON),
         grammar: tree_sitter_python::LANGUAGE,
         compiled: OnceLock::new(),
     },
@@ -48,6 +55,7 @@ static TABLE: [LanguageSpec; 3] = [
         extensions: &["java"],
         expando: '$',
         trivia: Some(r"//[^\n]*|(?s:/\*.*?\*/)"),
+        outline: Some(&outline::JAVA),
         grammar: tree_sitter_java::LANGUAGE,
         compiled: OnceLock::new(),
     },
@@ -59,6 +67,7 @@ static TABLE: [LanguageSpec; 3] = [
         expando: 'ſ',
         // Keywords are case-insensitive: no phrases.
         trivia: None,
+        outline: None,
         grammar: tree_sitter_sequel::LANGUAGE,
         compiled: OnceLock::new(),
     },
@@ -112,6 +121,11 @@ impl Language {
     /// (see [`LanguageSpec::trivia`]).
     pub fn trivia(self) -> Option<&'static str> {
         self.0.trivia
+    }
+
+    /// How files of this language are outlined, if they are.
+    pub fn outline(self) -> Option<&'static outline::OutlineSpec> {
+        self.0.outline
     }
 
     /// A small dense number for this language, usable as an array index.
@@ -245,11 +259,8 @@ pub fn is_ast_grep_language(name: &str) -> bool {
     NAMES.iter().any(|known| known.eq_ignore_ascii_case(name))
 }
 
-/// Parses `source` with a parser cached for this thread.
-///
-/// Returns `None` only when tree-sitter gives up (it never does without a
-/// timeout or cancellation flag, which fleetmod does not set).
-pub fn parse(language: Language, source: &str) -> Option<Tree> {
+/// Runs `work` with this thread's parser for `language`.
+fn with_parser<T>(language: Language, work: impl FnOnce(&mut Parser) -> Option<T>) -> Option<T> {
     PARSERS.with(|cell| {
         let mut parsers = cell.borrow_mut();
         let index = language.index();
@@ -263,23 +274,85 @@ pub fn parse(language: Language, source: &str) -> Option<Tree> {
         }
         let parser = parsers[index].as_mut()?;
         parser.reset();
+        work(parser)
+    })
+}
+
+/// Parses `source` with a parser cached for this thread.
+///
+/// Returns `None` only when tree-sitter gives up (it never does without a
+/// timeout or cancellation flag, which fleetmod does not set).
+pub fn parse(language: Language, source: &str) -> Option<Tree> {
+    with_parser(language, |parser| {
+        parser.set_included_ranges(&[]).ok()?;
         parser.parse(source, None)
     })
+}
+
+/// Parses only `ranges` of `source` (sorted and disjoint byte ranges), as
+/// if the text between them were not there; nodes keep their offsets and
+/// positions in `source`. See [`outline`] for when that gives the same
+/// nodes as a full parse.
+pub fn parse_ranges(language: Language, source: &str, ranges: &[Range<usize>]) -> Option<Tree> {
+    let ranges = point_ranges(source, ranges);
+    with_parser(language, |parser| {
+        parser.set_included_ranges(&ranges).ok()?;
+        parser.parse(source, None)
+    })
+}
+
+/// Whether `tree` is a parse of a whole text, not of some ranges of it.
+pub fn is_whole(tree: &Tree) -> bool {
+    // A whole-text parse has one range, to the end of any text.
+    match tree.included_ranges().as_slice() {
+        [] => true,
+        [only] => only.start_byte == 0 && only.end_byte >= u32::MAX as usize,
+        _ => false,
+    }
+}
+
+/// Byte ranges with their rows and columns, for tree-sitter.
+fn point_ranges(source: &str, ranges: &[Range<usize>]) -> Vec<tree_sitter::Range> {
+    let bytes = source.as_bytes();
+    let mut row = 0;
+    let mut line_start = 0;
+    let mut counted = 0;
+    let mut point = |offset: usize| {
+        for newline in memchr::memchr_iter(b'\n', &bytes[counted..offset]) {
+            row += 1;
+            line_start = counted + newline + 1;
+        }
+        counted = offset;
+        tree_sitter::Point::new(row, offset - line_start)
+    };
+    ranges
+        .iter()
+        .map(|range| tree_sitter::Range {
+            start_byte: range.start,
+            start_point: point(range.start),
+            end_byte: range.end,
+            end_point: point(range.end),
+        })
+        .collect()
 }
 
 /// Parses `source` again after `old` (a tree of the previous text, already
 /// told about the changes with [`Tree::edit`]): tree-sitter reuses every
 /// subtree the changes did not touch, so a few edits in a large file cost
-/// far less than a fresh parse, and the result is the same tree.
+/// far less than a fresh parse, and the result is the same tree. A tree of
+/// some ranges only ([`parse_ranges`]) is parsed again over the same
+/// ranges, moved by the edits.
 pub fn reparse(language: Language, source: &str, old: &Tree) -> Option<Tree> {
-    PARSERS
-        .with(|cell| {
-            let mut parsers = cell.borrow_mut();
-            let parser = parsers.get_mut(language.index())?.as_mut()?;
-            parser.reset();
-            parser.parse(source, Some(old))
-        })
-        .or_else(|| parse(language, source))
+    let ranges = if is_whole(old) {
+        Vec::new()
+    } else {
+        old.included_ranges()
+    };
+    with_parser(language, |parser| {
+        parser.set_included_ranges(&ranges).ok()?;
+        parser.parse(source, Some(old))
+    })
+    .or_else(|| parse(language, source))
 }
 
 /// `node` and all its descendants in pre-order, named or not.
