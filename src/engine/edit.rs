@@ -224,6 +224,35 @@ pub fn map_position(position: usize, edits: &[Edit], applied: &[usize]) -> usize
     (position as isize + shift) as usize
 }
 
+/// The byte ranges of a partial parse ([`crate::lang::parse_ranges`])
+/// after `edits` (sorted, non-overlapping, each within one range) were
+/// made. A range keeps the edits that start in it, at its start or at its
+/// end, so a replacement at either edge is parsed with the rest of its
+/// range. (tree-sitter's own [`tree_sitter::Tree::edit`] moves a range's
+/// start past an insertion there.)
+pub fn move_ranges(ranges: &[Range<usize>], edits: &[&Edit]) -> Vec<Range<usize>> {
+    let mut shift: isize = 0;
+    let mut next = 0;
+    let mut moved = Vec::with_capacity(ranges.len());
+    let delta = |edit: &Edit| edit.replacement.len() as isize - edit.range.len() as isize;
+    for range in ranges {
+        while let Some(edit) = edits
+            .get(next)
+            .filter(|edit| edit.range.start < range.start)
+        {
+            shift += delta(edit);
+            next += 1;
+        }
+        let start = (range.start as isize + shift) as usize;
+        while let Some(edit) = edits.get(next).filter(|edit| edit.range.start <= range.end) {
+            shift += delta(edit);
+            next += 1;
+        }
+        moved.push(start..(range.end as isize + shift) as usize);
+    }
+    moved
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -379,7 +408,7 @@ mod tests {
         let mut tree = lang::parse(python, source).expect("parses");
         let taken: Vec<&Edit> = edits.iter().collect();
         edit_tree(&mut tree, source, &taken);
-        let reparsed = lang::reparse(python, &application.text, &tree).expect("reparses");
+        let reparsed = lang::reparse(python, &application.text, &tree, None).expect("reparses");
         let fresh = lang::parse(python, &application.text).expect("parses");
         let describe = |tree: &tree_sitter::Tree| -> Vec<String> {
             lang::pre_order(tree.root_node())
@@ -396,5 +425,21 @@ mod tests {
         };
         assert_eq!(describe(&reparsed), describe(&fresh));
         assert!(!reparsed.root_node().has_error());
+    }
+
+    #[test]
+    fn parsed_ranges_keep_the_edits_at_their_edges() {
+        // Ranges 10..20 and 30..40; edits before, at the start of, inside,
+        // at the end of the first, and between the two.
+        let edits = [
+            edit(2..4, "", 0),       // before: -2
+            edit(10..10, ")", 0),    // at the first range's start: +1
+            edit(12..15, "x", 0),    // inside: -2
+            edit(20..20, ";;", 0),   // at its end: +2
+            edit(25..26, "long", 0), // between: +3
+        ];
+        let edits: Vec<&Edit> = edits.iter().collect();
+        assert_eq!(move_ranges(&[10..20, 30..40], &edits), [8..19, 32..42]);
+        assert_eq!(move_ranges(&[10..20, 30..40], &[]), [10..20, 30..40]);
     }
 }

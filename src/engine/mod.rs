@@ -350,12 +350,7 @@ impl<'r> Scanner<'r> {
         let regions = scanner.partial.regions(source, enabled, &scanner.prefilter);
         if let Some(regions) = regions {
             let same_ranges = |tree: &Tree| {
-                let ranges = tree.included_ranges();
-                ranges.len() == regions.ranges.len()
-                    && ranges
-                        .iter()
-                        .zip(&regions.ranges)
-                        .all(|(old, new)| old.start_byte == new.start && old.end_byte == new.end)
+                lang::parsed_ranges(tree).is_some_and(|ranges| ranges == regions.ranges)
             };
             let kept =
                 reused.filter(|tree| same_ranges(tree) && scanner.partial.accepts(&regions, tree));
@@ -369,7 +364,7 @@ impl<'r> Scanner<'r> {
     }
 
     /// Parses a text for [`Scanner::edits`] with the selected rules (see
-    /// `parse_for`); `None` when no rule applies.
+    /// `parse_for`); `None` only when tree-sitter gives up.
     pub(crate) fn parse_for_edits(
         &self,
         language: Language,

@@ -481,6 +481,22 @@ mod tests {
     }
 
     #[test]
+    fn an_edit_at_the_start_of_a_parsed_member_is_checked() {
+        // A top-level statement starts where its member does: the check
+        // must parse the replacement's first characters too.
+        let yaml = "id: a\nlanguage: python\nrule: {pattern: print($X)}\nfix: ')print($X)'\n";
+        let set = rule_set(yaml);
+        let scanner = Scanner::new(&set);
+        let python = Language::from_name("python").expect("python");
+        let mut source = python_class(&[]);
+        source.push_str("print(x)\n");
+        assert!(scanner.scan(python, Path::new("e.py"), &source).partial);
+        let rewrite = scanner.rewrite(python, Path::new("e.py"), &source);
+        assert_eq!(rewrite.output, None, "{rewrite:?}");
+        assert_eq!(rewrite.dropped.len(), 1, "{rewrite:?}");
+    }
+
+    #[test]
     fn chained_fixes_parse_again_the_members_they_need() {
         // The second rule has nothing to match until the first has run.
         let yaml = "id: a\nlanguage: java\nrule: {pattern: first($X)}\nfix: second($X)\n---\n\

@@ -2,12 +2,13 @@
 //!
 //! Each pass scans the current text, applies every non-overlapping edit and
 //! re-parses the result (for a text parsed in part, [`super::partial`], the
-//! same members, moved by the edits). If the parse got worse (more ERROR nodes, or more
-//! MISSING nodes of some kind, than the pass started with), the offending
-//! edits are found — per rule first, then per edit — and dropped, keeping
-//! the rest. Passes repeat until nothing changes. If the text returns to an
-//! earlier state (the rules oscillate) or ten passes are not enough, the
-//! file is left as it was and the failure is reported with its rules.
+//! same members, moved by the edits). If the parse got worse (more ERROR
+//! nodes, or more MISSING nodes of some kind, than the pass started with),
+//! the offending edits are found — per rule first, then per edit — and
+//! dropped, keeping the rest. Passes repeat until nothing changes. If the
+//! text returns to an earlier state (the rules oscillate) or ten passes are
+//! not enough, the file is left as it was and the failure is reported with
+//! its rules.
 //!
 //! A migration ([`crate::migrate`]) then makes one more pass on the result:
 //! its edits are computed once and never re-applied, because a rename such
@@ -398,7 +399,8 @@ fn safe_edits(
             .collect();
         let mut edited = tree.clone();
         edit::edit_tree(&mut edited, text, &taken);
-        match lang::reparse(language, &application.text, &edited) {
+        let ranges = lang::parsed_ranges(tree).map(|ranges| edit::move_ranges(&ranges, &taken));
+        match lang::reparse(language, &application.text, &edited, ranges.as_deref()) {
             Some(new_tree) => (
                 regression(before, &error_profile(&new_tree)),
                 Some(new_tree),

@@ -301,14 +301,27 @@ pub fn parse_ranges(language: Language, source: &str, ranges: &[Range<usize>]) -
     })
 }
 
-/// Whether `tree` is a parse of a whole text, not of some ranges of it.
-pub fn is_whole(tree: &Tree) -> bool {
+/// The byte ranges `tree` was parsed from ([`parse_ranges`]), or `None`
+/// when it is the parse of a whole text.
+pub fn parsed_ranges(tree: &Tree) -> Option<Vec<Range<usize>>> {
+    let ranges = tree.included_ranges();
     // A whole-text parse has one range, to the end of any text.
-    match tree.included_ranges().as_slice() {
+    let whole = match ranges.as_slice() {
         [] => true,
         [only] => only.start_byte == 0 && only.end_byte >= u32::MAX as usize,
         _ => false,
-    }
+    };
+    (!whole).then(|| {
+        ranges
+            .iter()
+            .map(|range| range.start_byte..range.end_byte)
+            .collect()
+    })
+}
+
+/// Whether `tree` is the parse of a whole text, not of some ranges of it.
+pub fn is_whole(tree: &Tree) -> bool {
+    parsed_ranges(tree).is_none()
 }
 
 /// Byte ranges with their rows and columns, for tree-sitter.
@@ -339,20 +352,23 @@ fn point_ranges(source: &str, ranges: &[Range<usize>]) -> Vec<tree_sitter::Range
 /// Parses `source` again after `old` (a tree of the previous text, already
 /// told about the changes with [`Tree::edit`]): tree-sitter reuses every
 /// subtree the changes did not touch, so a few edits in a large file cost
-/// far less than a fresh parse, and the result is the same tree. A tree of
-/// some ranges only ([`parse_ranges`]) is parsed again over the same
-/// ranges, moved by the edits.
-pub fn reparse(language: Language, source: &str, old: &Tree) -> Option<Tree> {
-    let ranges = if is_whole(old) {
-        Vec::new()
-    } else {
-        old.included_ranges()
+/// far less than a fresh parse, and the result is the same tree. `ranges`
+/// are the byte ranges of `source` to parse, for a tree of some ranges only
+/// ([`parse_ranges`]); `None` parses all of it.
+pub fn reparse(
+    language: Language,
+    source: &str,
+    old: &Tree,
+    ranges: Option<&[Range<usize>]>,
+) -> Option<Tree> {
+    let ranges = ranges.map_or_else(Vec::new, |ranges| point_ranges(source, ranges));
+    let parse = |old: Option<&Tree>| {
+        with_parser(language, |parser| {
+            parser.set_included_ranges(&ranges).ok()?;
+            parser.parse(source, old)
+        })
     };
-    with_parser(language, |parser| {
-        parser.set_included_ranges(&ranges).ok()?;
-        parser.parse(source, Some(old))
-    })
-    .or_else(|| parse(language, source))
+    parse(Some(old)).or_else(|| parse(None))
 }
 
 /// `node` and all its descendants in pre-order, named or not.
