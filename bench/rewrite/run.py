@@ -11,7 +11,8 @@ per task and mode times both tools:
 - `dry-run`: fleetmod prints a diff (`rewrite`), ast-grep its fix report
   (`scan`); output goes to /dev/null.
 - `apply`: both write the files, each run on a fresh copy of the corpus
-  (hyperfine `--prepare`, not timed).
+  (hyperfine `--prepare`, not timed: the corpus copied back over one
+  copy in place, then `sync`).
 
 Peak RSS comes from `/usr/bin/time -v` on one dry run of each tool. The
 no-literal tasks are also compared with the bare tree-sitter parse of every
@@ -127,7 +128,15 @@ def hyperfine(task, mode, rules, threads, corpus, runs, scratch):
     work = scratch / "work"
     if mode == "apply":
         target = work
-        prepare = ["--prepare", f"rm -rf '{work}' && cp -r '{corpus}' '{work}'"]
+        # One copy, made and flushed before timing; each run then starts
+        # from the corpus copied back over it in place, flushed too, so that
+        # the kernel's write-back of the copy is not part of the timed run
+        # (fleetmod fsyncs each file it replaces, and an fsync can wait for
+        # other dirty data).
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.copytree(corpus, work)
+        subprocess.run(["sync"], check=True)
+        prepare = ["--prepare", f"cp -r '{corpus}/.' '{work}/' && sync"]
     else:
         target = corpus
         prepare = []
