@@ -17,6 +17,8 @@
 //! Candidates are offered in document order (pre-order), each node to a
 //! rule at most once.
 
+use std::ops::Range;
+
 use aho_corasick::AhoCorasick;
 use tree_sitter::{Node, Query, QueryCursor, StreamingIterator};
 
@@ -223,6 +225,40 @@ impl Candidates {
         }
     }
 
+    /// Whether a rule's candidates come from its anchor.
+    pub(crate) fn is_anchored(&self, rule: usize) -> bool {
+        self.anchored.get(rule).copied().unwrap_or(false)
+    }
+
+    /// Where the anchor literals of the rules for which `on` holds occur in
+    /// `source` (every match of such a rule contains one of them).
+    pub(crate) fn anchor_places(
+        &self,
+        source: &[u8],
+        on: &dyn Fn(usize) -> bool,
+    ) -> Vec<Range<usize>> {
+        self.occurrences(source, on).map(|(hit, _)| hit).collect()
+    }
+
+    /// Each occurrence of an anchor literal of a rule for which `on` holds,
+    /// with the rules the literal anchors.
+    fn occurrences<'s>(
+        &'s self,
+        source: &'s [u8],
+        on: &'s dyn Fn(usize) -> bool,
+    ) -> impl Iterator<Item = (Range<usize>, &'s [usize])> + 's {
+        self.anchors
+            .iter()
+            .flat_map(move |automaton| automaton.find_overlapping_iter(source))
+            .filter_map(move |hit| {
+                let rules = self.literal_rules[hit.pattern().as_usize()].as_slice();
+                rules
+                    .iter()
+                    .any(|&rule| on(rule))
+                    .then_some((hit.range(), rules))
+            })
+    }
+
     /// The candidates of the enabled anchored rules: for each occurrence of
     /// an anchor literal, the nodes of the rule's kinds that contain it.
     fn anchored_candidates<'t>(
@@ -232,16 +268,9 @@ impl Candidates {
         on: &dyn Fn(usize) -> bool,
         found: &mut Vec<Candidate<'t>>,
     ) {
-        let Some(automaton) = &self.anchors else {
-            return;
-        };
         let mut path: Vec<Node<'t>> = Vec::new();
-        for hit in automaton.find_overlapping_iter(source.as_bytes()) {
-            let rules = &self.literal_rules[hit.pattern().as_usize()];
-            if !rules.iter().any(|&rule| on(rule)) {
-                continue;
-            }
-            containing_path(root, hit.start(), hit.end(), &mut path);
+        for (hit, rules) in self.occurrences(source.as_bytes(), on) {
+            containing_path(root, hit.start, hit.end, &mut path);
             for &rule in rules.iter().filter(|&&rule| on(rule)) {
                 let Some(kinds) = &self.kinds[rule] else {
                     continue;

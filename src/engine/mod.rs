@@ -94,6 +94,14 @@ struct LanguageScanner<'r> {
     partial: Partial,
 }
 
+/// A text parsed for the rules that may edit it ([`Scanner::parse_for_edits`]).
+pub(crate) struct Parsed {
+    pub(crate) tree: Tree,
+    /// Per rule of the language: whether the prefilter and the selection
+    /// let it run on this text.
+    enabled: Vec<bool>,
+}
+
 /// Which rules a scan or rewrite uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Selection {
@@ -347,7 +355,10 @@ impl<'r> Scanner<'r> {
         reused: Option<Tree>,
     ) -> Option<Tree> {
         let language = scanner.language;
-        let regions = scanner.partial.regions(source, enabled, &scanner.prefilter);
+        let regions =
+            scanner
+                .partial
+                .regions(source, enabled, &scanner.prefilter, &scanner.candidates);
         if let Some(regions) = regions {
             let same_ranges = |tree: &Tree| {
                 lang::parsed_ranges(tree).is_some_and(|ranges| ranges == regions.ranges)
@@ -363,8 +374,9 @@ impl<'r> Scanner<'r> {
         lang::parse(language, source)
     }
 
-    /// Parses a text for [`Scanner::edits`] with the selected rules (see
-    /// `parse_for`); `None` only when tree-sitter gives up.
+    /// Parses a text for [`Scanner::edits`] with the selected rules that
+    /// may edit it (see `parse_for`); `None` when none may, or when
+    /// tree-sitter gives up.
     pub(crate) fn parse_for_edits(
         &self,
         language: Language,
@@ -372,13 +384,14 @@ impl<'r> Scanner<'r> {
         source: &str,
         selection: Selection,
         reused: Option<Tree>,
-    ) -> Option<Tree> {
+    ) -> Option<Parsed> {
         let scanner = self.language(language)?;
         let enabled = Self::enabled(scanner, path, source, selection);
-        if !enabled.contains(&true) {
-            return reused.or_else(|| lang::parse(language, source));
+        if source.is_empty() || !enabled.contains(&true) {
+            return None;
         }
-        Self::parse_for(scanner, source, &enabled, reused)
+        let tree = Self::parse_for(scanner, source, &enabled, reused)?;
+        Some(Parsed { tree, enabled })
     }
 
     /// Whether any selected rule may propose an edit for this text (its
@@ -401,44 +414,34 @@ impl<'r> Scanner<'r> {
     pub(crate) fn edits(
         &self,
         language: Language,
-        path: &Path,
         source: &str,
-        tree: &Tree,
+        parsed: &Parsed,
         style: &LazyStyle<'_>,
-        selection: Selection,
     ) -> Vec<Edit> {
         let Some(scanner) = self.language(language) else {
             return Vec::new();
         };
-        let enabled = Self::enabled(scanner, path, source, selection);
-        if source.is_empty() || !enabled.contains(&true) {
-            return Vec::new();
-        }
+        let (tree, enabled) = (&parsed.tree, &parsed.enabled);
         let context = Context::new(source, tree.root_node(), &self.rule_set.globals.rules);
         let fix_context = FixContext {
             evaluation: &context,
             style,
         };
         let mut rendered = Vec::new();
-        self.visit_matches(
-            scanner,
-            &enabled,
-            &context,
-            |rule_index, rule, node, env| {
-                if let Some(fix) = &rule.fix {
-                    let result = fix::render(
-                        fix,
-                        &rule.transforms,
-                        &rule.rewriters,
-                        &rule.core.locals,
-                        node,
-                        env,
-                        &fix_context,
-                    );
-                    rendered.push((rule_index, rule.applicability, result));
-                }
-            },
-        );
+        self.visit_matches(scanner, enabled, &context, |rule_index, rule, node, env| {
+            if let Some(fix) = &rule.fix {
+                let result = fix::render(
+                    fix,
+                    &rule.transforms,
+                    &rule.rewriters,
+                    &rule.core.locals,
+                    node,
+                    env,
+                    &fix_context,
+                );
+                rendered.push((rule_index, rule.applicability, result));
+            }
+        });
         if rendered.is_empty() {
             return Vec::new();
         }
@@ -573,7 +576,6 @@ mod tests {
     fn the_style_is_detected_only_for_fixes_of_several_lines() {
         let language = Language::from_name("python").expect("python");
         let source = "def f(items):\n    items.append(1)\n";
-        let tree = crate::lang::parse(language, source).expect("parses");
         let edits_with = |fix: &str| {
             let yaml = format!(
                 "id: a\nlanguage: python\nrule: {{pattern: $L.append($X)}}\nfix: {fix:?}\n"
@@ -582,14 +584,10 @@ mod tests {
                 RuleSet::from_text(Path::new("rule.yml"), &yaml).expect("the rule loads");
             let scanner = Scanner::new(&rule_set);
             let style = LazyStyle::new(source);
-            let edits = scanner.edits(
-                language,
-                Path::new("a.py"),
-                source,
-                &tree,
-                &style,
-                Selection::Fixes,
-            );
+            let parsed = scanner
+                .parse_for_edits(language, Path::new("a.py"), source, Selection::Fixes, None)
+                .expect("the rule may edit");
+            let edits = scanner.edits(language, source, &parsed, &style);
             assert_eq!(edits.len(), 1);
             style.is_detected()
         };

@@ -37,10 +37,10 @@
 
 use std::ops::Range;
 
-use aho_corasick::AhoCorasick;
 use tree_sitter::Tree;
 
-use super::prefilter::{Clause, Prefilter, literal_automaton};
+use super::candidates::Candidates;
+use super::prefilter::{Clause, Prefilter};
 use crate::lang::outline::{Outline, OutlineSpec, Regions};
 use crate::lang::{self, Language};
 use crate::rule::Rule;
@@ -65,9 +65,6 @@ pub(crate) struct Partial {
     spec: Option<&'static OutlineSpec>,
     /// Per rule: how to find its places; `None` if it needs the whole file.
     places: Vec<Option<Places>>,
-    /// Every anchor literal of the rules found by anchor, and its rules.
-    anchors: Option<AhoCorasick>,
-    literal_rules: Vec<Vec<usize>>,
 }
 
 impl Partial {
@@ -81,46 +78,34 @@ impl Partial {
         globals: &[CoreRule],
     ) -> Partial {
         let spec = language.outline();
-        let mut places = Vec::new();
-        let mut literals: Vec<Vec<u8>> = Vec::new();
-        let mut literal_rules: Vec<Vec<usize>> = Vec::new();
-        for (index, rule) in rules.iter().enumerate() {
-            let local = spec.is_some_and(|spec| is_local(language, spec, rule, globals));
-            let found = if !local {
-                None
-            } else if let Some(id) = prefilter.longest_phrase(index) {
-                Some(Places::Phrase(id))
-            } else if let Some(Some(anchor)) = anchors.get(index) {
-                for literal in anchor {
-                    match literals.iter().position(|known| known == literal) {
-                        Some(id) => literal_rules[id].push(index),
-                        None => {
-                            literals.push(literal.clone());
-                            literal_rules.push(vec![index]);
-                        }
-                    }
+        let places = rules
+            .iter()
+            .enumerate()
+            .map(|(index, rule)| {
+                if !spec.is_some_and(|spec| is_local(language, spec, rule, globals)) {
+                    None
+                } else if let Some(id) = prefilter.longest_phrase(index) {
+                    Some(Places::Phrase(id))
+                } else {
+                    anchors
+                        .get(index)
+                        .is_some_and(Option::is_some)
+                        .then_some(Places::Anchor)
                 }
-                Some(Places::Anchor)
-            } else {
-                None
-            };
-            places.push(found);
-        }
-        Partial {
-            spec,
-            places,
-            anchors: literal_automaton(&literals),
-            literal_rules,
-        }
+            })
+            .collect();
+        Partial { spec, places }
     }
 
     /// The regions of `source` to parse for the `enabled` rules, or `None`
-    /// when the whole file must be parsed.
+    /// when the whole file must be parsed. Anchors are found by
+    /// `candidates`, which holds them for candidate nodes.
     pub(crate) fn regions(
         &self,
         source: &str,
         enabled: &[bool],
         prefilter: &Prefilter,
+        candidates: &Candidates,
     ) -> Option<Regions> {
         let spec = self.spec?;
         let bytes = source.as_bytes();
@@ -129,7 +114,8 @@ impl Partial {
         for (rule, _) in enabled.iter().enumerate().filter(|(_, on)| **on) {
             match self.places.get(rule).copied().flatten()? {
                 Places::Phrase(id) => phrases.push(id),
-                Places::Anchor => by_anchor[rule] = true,
+                Places::Anchor if candidates.is_anchored(rule) => by_anchor[rule] = true,
+                Places::Anchor => return None,
             }
         }
         if memchr::memmem::find(bytes, SUPPRESSION).is_some() {
@@ -147,15 +133,7 @@ impl Partial {
             );
         }
         if by_anchor.contains(&true) {
-            let automaton = self.anchors.as_ref()?;
-            for hit in automaton.find_overlapping_iter(bytes) {
-                if self.literal_rules[hit.pattern().as_usize()]
-                    .iter()
-                    .any(|&rule| by_anchor[rule])
-                {
-                    hits.push(hit.range());
-                }
-            }
+            hits.extend(candidates.anchor_places(bytes, &|rule| by_anchor[rule]));
         }
         hits.sort_unstable_by_key(|hit| (hit.start, hit.end));
         Outline::new(spec, source)?.regions(&hits, source.len())
@@ -458,6 +436,11 @@ mod tests {
         let source = python_class(&["", "a.append(b)", "", "", "", "b.append(a.append(1))"]);
         let rule = "{pattern: $A.append($B)}";
         assert_eq!(same_as_whole_file("python", yaml, rule, &source), 3);
+        // No phrase (one token): the places are the anchor's occurrences.
+        let rule = "{kind: method_invocation, has: {pattern: equals}}";
+        let yaml = format!("id: a\nlanguage: java\nrule: {rule}\n");
+        let source = java_class(&["", "", "", "boolean same = a.equals(b);"]);
+        assert_eq!(same_as_whole_file("java", &yaml, rule, &source), 1);
         // An ancestor below the class is whole.
         let rule = "{pattern: $A.equals($B), inside: {kind: return_statement, stopBy: end}}";
         let yaml = format!("id: a\nlanguage: java\nrule: {rule}\n");

@@ -289,18 +289,16 @@ impl Scanner<'_> {
         // The parse of `text` made by the previous pass's check, if any.
         let mut reused: Option<Tree> = None;
         for pass in 0..=MAX_PASSES {
-            // The caller checked the text the first pass starts from.
-            if pass > 0 && !self.may_edit(language, path, &text, selection) {
-                break;
-            }
-            let Some(tree) = self.parse_for_edits(language, path, &text, selection, reused.take())
+            let Some(parsed) =
+                self.parse_for_edits(language, path, &text, selection, reused.take())
             else {
                 break;
             };
-            let edits = self.edits(language, path, &text, &tree, style, selection);
+            let edits = self.edits(language, &text, &parsed, style);
             if edits.is_empty() {
                 break;
             }
+            let tree = parsed.tree;
             let before = profile_of(language, &text, &tree);
             let SafeEdits {
                 applied,
