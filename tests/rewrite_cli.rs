@@ -54,6 +54,60 @@ fn apply_writes_and_a_second_run_changes_nothing() {
         .stderr(predicate::str::contains("would change 0"));
 }
 
+/// More files than one write batch holds, and one that may not be written
+/// (a symlink out of the folder, named on the command line, since walks do
+/// not follow symlinks): every other file is replaced, no temporary file is left behind, and the
+/// refused one is named.
+#[cfg(unix)]
+#[test]
+fn apply_writes_every_batch_and_names_the_files_it_refused() {
+    let directory = project(&[("rules.yml", HAS_KEY)]);
+    let outside = tempfile::tempdir().expect("tempdir");
+    let secret = outside.path().join("secret.py");
+    std::fs::write(&secret, "d.has_key(k)\n").expect("write");
+    let source = directory.path().join("src");
+    std::fs::create_dir_all(&source).expect("mkdir");
+    std::os::unix::fs::symlink(&secret, source.join("link.py")).expect("symlink");
+    let count = fleetmod::write::Replacer::BATCH * 2 + 7;
+    for index in 0..count {
+        std::fs::write(source.join(format!("f{index:03}.py")), "d.has_key(k)\n").expect("write");
+    }
+    fleetmod(directory.path())
+        .args([
+            "rewrite",
+            "-r",
+            "rules.yml",
+            "--apply",
+            "src",
+            "src/link.py",
+        ])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("not written:")
+                .and(predicate::str::contains("link.py resolves to"))
+                .and(predicate::str::contains("1 file(s) could not be written")),
+        );
+    assert_eq!(
+        std::fs::read_to_string(&secret).expect("read"),
+        "d.has_key(k)\n"
+    );
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(&source).expect("list") {
+        let path = entry.expect("entry").path();
+        names.push(
+            path.file_name()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned(),
+        );
+        if path.file_name() != Some("link.py".as_ref()) {
+            assert_eq!(std::fs::read_to_string(&path).expect("read"), "k in d\n");
+        }
+    }
+    assert_eq!(names.len(), count + 1, "no temporary files: {names:?}");
+}
+
 #[test]
 fn check_exits_one_when_something_would_change() {
     let directory = project(&[("rules.yml", HAS_KEY), ("a.py", "d.has_key(k)\n")]);

@@ -62,6 +62,7 @@ pub(crate) fn run(
     let mut summary = Summary::default();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut replacer = write::Replacer::new();
     sources::process(
         &arguments.sources,
         &scanner,
@@ -111,13 +112,16 @@ pub(crate) fn run(
                 && let Some(new) = &rewrite.output
             {
                 let root = root_of(&file.path, &arguments.sources.paths);
-                if let Err(error) = write::replace_file(&file.path, &root, new) {
-                    summary.write_errors.push(format!("{path}: {error}"));
+                match replacer.stage(&file.path, &root, new) {
+                    Ok(true) => summary.write_failed(replacer.commit()),
+                    Ok(false) => {}
+                    Err(error) => summary.write_failed(vec![error]),
                 }
             }
             Ok(())
         },
     )?;
+    summary.write_failed(replacer.commit());
     out.flush().context("failed to write output")?;
     drop(out);
     summary.print(arguments.apply, stderr_colors);
@@ -258,6 +262,11 @@ struct Summary {
 }
 
 impl Summary {
+    fn write_failed(&mut self, errors: Vec<write::WriteError>) {
+        self.write_errors
+            .extend(errors.iter().map(ToString::to_string));
+    }
+
     fn record(&mut self, path: &str, rewrite: &FileRewrite, scanner: &Scanner<'_>) {
         if rewrite.output.is_some() {
             self.changed += 1;
