@@ -13,9 +13,12 @@ use std::sync::Mutex;
 use crate::lang::Language;
 use crate::progress::Reporter;
 
+mod found;
 mod memory;
 mod stream;
 
+pub use found::SourceFiles;
+use found::{FoundFile, FoundRoot};
 pub use stream::stream;
 
 /// A source file to process.
@@ -43,37 +46,12 @@ pub struct WalkOptions {
     pub glob_base: Option<PathBuf>,
 }
 
-/// Computes glob paths for the files found under one root.
-struct GlobPaths {
-    /// The root, absolute and canonical, when a glob base is set.
-    canonical_root: Option<PathBuf>,
-    canonical_base: Option<PathBuf>,
-}
-
-impl GlobPaths {
-    fn new(root: &Path, base: Option<&Path>) -> GlobPaths {
-        let canonical_base = base.and_then(|base| base.canonicalize().ok());
-        let canonical_root = canonical_base
-            .as_ref()
-            .and_then(|_| root.canonicalize().ok());
-        GlobPaths {
-            canonical_root,
-            canonical_base,
-        }
-    }
-
-    /// The glob path of a file `within` the root (`within` is relative to
-    /// the root; for a root that is itself a file, it is empty).
-    fn of(&self, within: &Path) -> Option<PathBuf> {
-        let root = self.canonical_root.as_ref()?;
-        let base = self.canonical_base.as_ref()?;
-        let absolute = if within.as_os_str().is_empty() {
-            root.clone()
-        } else {
-            root.join(within)
-        };
-        absolute.strip_prefix(base).ok().map(Path::to_path_buf)
-    }
+/// Where the glob paths of the files under `root` start: the root
+/// relative to `base`, when both resolve and the root lies under the base.
+fn glob_prefix(root: &Path, base: Option<&Path>) -> Option<PathBuf> {
+    let base = base?.canonicalize().ok()?;
+    let root = root.canonicalize().ok()?;
+    root.strip_prefix(&base).ok().map(Path::to_path_buf)
 }
 
 /// Why a file could not be found or read.
@@ -86,32 +64,43 @@ pub enum WalkError {
 }
 
 /// Finds the source files under `roots`.
-pub fn find(roots: &[PathBuf], options: &WalkOptions) -> Result<Vec<SourceFile>, WalkError> {
+pub fn find(roots: &[PathBuf], options: &WalkOptions) -> Result<SourceFiles, WalkError> {
+    let mut found_roots = Vec::new();
     let found = Mutex::new(Vec::new());
     let failure: Mutex<Option<WalkError>> = Mutex::new(None);
+    let wanted = |language: &Language| options.languages.contains(language);
     for root in roots {
         let metadata =
             std::fs::metadata(root).map_err(|_| WalkError::Missing { path: root.clone() })?;
+        let index = u32::try_from(found_roots.len()).unwrap_or(u32::MAX);
+        let glob_prefix = glob_prefix(root, options.glob_base.as_deref());
+        // `./a.py` reads as `a.py`, as ast-grep prints it.
+        let path = root.strip_prefix("./").unwrap_or(root).to_path_buf();
         if metadata.is_file() {
-            if let Some(language) = Language::from_path(root) {
-                let glob_paths = GlobPaths::new(root, options.glob_base.as_deref());
-                let relative = glob_paths.of(Path::new("")).unwrap_or_else(|| {
+            if let Some(language) = Language::from_path(root).filter(wanted) {
+                let file_glob_path = glob_prefix.unwrap_or_else(|| {
                     root.file_name()
                         .map(PathBuf::from)
                         .unwrap_or_else(|| root.clone())
                 });
-                found
-                    .lock()
-                    .unwrap_or_else(|poison| poison.into_inner())
-                    .push(SourceFile {
-                        path: root.clone(),
-                        relative,
-                        language,
-                    });
+                found_roots.push(FoundRoot {
+                    path: root.clone(),
+                    glob_prefix: None,
+                    file_glob_path: Some(file_glob_path),
+                });
+                lock(&found).push(FoundFile {
+                    root: index,
+                    within: Box::from(Path::new("")),
+                    language,
+                });
             }
             continue;
         }
-        let glob_paths = GlobPaths::new(root, options.glob_base.as_deref());
+        found_roots.push(FoundRoot {
+            path,
+            glob_prefix,
+            file_glob_path: None,
+        });
         let walker = ignore::WalkBuilder::new(root)
             .standard_filters(options.respect_ignores)
             .require_git(false)
@@ -122,8 +111,7 @@ pub fn find(roots: &[PathBuf], options: &WalkOptions) -> Result<Vec<SourceFile>,
                 let entry = match entry {
                     Ok(entry) => entry,
                     Err(error) => {
-                        let mut slot = failure.lock().unwrap_or_else(|poison| poison.into_inner());
-                        slot.get_or_insert(WalkError::Walk {
+                        lock(&failure).get_or_insert(WalkError::Walk {
                             path: root.clone(),
                             message: error.to_string(),
                         });
@@ -133,26 +121,15 @@ pub fn find(roots: &[PathBuf], options: &WalkOptions) -> Result<Vec<SourceFile>,
                 if !entry.file_type().is_some_and(|kind| kind.is_file()) {
                     return ignore::WalkState::Continue;
                 }
-                // `./a.py` reads as `a.py`, as ast-grep prints it.
-                let path = entry.path().strip_prefix("./").unwrap_or(entry.path());
-                let Some(language) = Language::from_path(path) else {
+                let Some(language) = Language::from_path(entry.path()).filter(wanted) else {
                     return ignore::WalkState::Continue;
                 };
-                if !options.languages.contains(&language) {
-                    return ignore::WalkState::Continue;
-                }
-                let within = entry.path().strip_prefix(root).unwrap_or(path);
-                let relative = glob_paths
-                    .of(within)
-                    .unwrap_or_else(|| within.to_path_buf());
-                found
-                    .lock()
-                    .unwrap_or_else(|poison| poison.into_inner())
-                    .push(SourceFile {
-                        path: path.to_path_buf(),
-                        relative,
-                        language,
-                    });
+                let within = entry.path().strip_prefix(root).unwrap_or(entry.path());
+                lock(&found).push(FoundFile {
+                    root: index,
+                    within: Box::from(within),
+                    language,
+                });
                 ignore::WalkState::Continue
             })
         });
@@ -163,13 +140,14 @@ pub fn find(roots: &[PathBuf], options: &WalkOptions) -> Result<Vec<SourceFile>,
     {
         return Err(error);
     }
-    let mut files = found
+    let files = found
         .into_inner()
         .unwrap_or_else(|poison| poison.into_inner());
-    files.retain(|file| options.languages.contains(&file.language));
-    files.sort();
-    files.dedup_by(|a, b| a.path == b.path);
-    Ok(files)
+    Ok(SourceFiles::new(found_roots, files))
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poison| poison.into_inner())
 }
 
 /// Why a file was not processed.
@@ -215,7 +193,7 @@ pub type Processed<T> = Result<T, SkipReason>;
 /// Reads every file and runs `job` on its text, in parallel on the current
 /// rayon pool. Results come back in the order of `files`.
 pub fn process<T, J>(
-    files: &[SourceFile],
+    files: &SourceFiles,
     max_bytes: u64,
     reporter: &dyn Reporter,
     job: J,
@@ -226,10 +204,11 @@ where
 {
     use rayon::prelude::*;
     reporter.begin(files.len() as u64);
-    let results = files
-        .par_iter()
-        .map(|file| {
-            let result = read(&file.path, max_bytes).map(|text| job(file, &text));
+    let results = (0..files.len())
+        .into_par_iter()
+        .map(|index| {
+            let file = files.get(index);
+            let result = read(&file.path, max_bytes).map(|text| job(&file, &text));
             reporter.advance(1);
             result
         })
@@ -274,6 +253,27 @@ mod tests {
             .map(|file| file.relative.to_string_lossy().into_owned())
             .collect();
         assert_eq!(relative, vec!["q.sql", "src/a.java", "src/b.py"]);
+    }
+
+    #[test]
+    fn files_of_several_roots_come_out_once_in_one_path_order() {
+        let temporary = tempfile::tempdir().expect("tempdir");
+        let root = temporary.path();
+        for file in ["a/x.py", "a/z.py", "a/m.py", "a.b/c.py", "b/c.py"] {
+            std::fs::create_dir_all(root.join(file).parent().expect("folder")).expect("mkdir");
+            std::fs::write(root.join(file), "x").expect("write");
+        }
+        let roots = ["b", "a/m.py", "a", "a.b", "a"].map(|path| root.join(path));
+        let files = find(&roots, &options()).expect("walks");
+        let paths: Vec<_> = files
+            .iter()
+            .map(|file| {
+                let path = file.path.strip_prefix(root).expect("under the root");
+                path.to_string_lossy().into_owned()
+            })
+            .collect();
+        // Paths sort by component: `a/…` before `a.b/…`.
+        assert_eq!(paths, ["a/m.py", "a/x.py", "a/z.py", "a.b/c.py", "b/c.py"]);
     }
 
     #[test]

@@ -31,14 +31,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use super::memory::release_free_memory;
-use super::{Processed, SourceFile, read};
+use super::{Processed, SourceFile, SourceFiles, read};
 use crate::progress::Reporter;
 
 /// Reads and processes `files` on `threads` worker threads and hands each
 /// result to `consume`, on the calling thread and in the order of `files`.
 /// An error from `consume` stops the workers and is returned.
 pub fn stream<T, E, J, C>(
-    files: &[SourceFile],
+    files: &SourceFiles,
     max_bytes: u64,
     threads: usize,
     reporter: &dyn Reporter,
@@ -175,7 +175,7 @@ impl Schedule {
 }
 
 fn stream_within<T, E, J, C>(
-    files: &[SourceFile],
+    files: &SourceFiles,
     max_bytes: u64,
     threads: usize,
     budget: Budget,
@@ -201,24 +201,27 @@ where
             scope.spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
                     let work = lock().take();
-                    let (index, text) = match work {
+                    let (index, file, text) = match work {
                         Work::Done => break,
-                        Work::Resume(index, text) => (index, Ok(text)),
-                        Work::Read(index) => match read(&files[index].path, max_bytes) {
-                            Ok(text) => match lock().admit(index, text) {
-                                Some(text) => (index, Ok(text)),
-                                None => continue,
-                            },
-                            Err(reason) => (index, Err(reason)),
-                        },
+                        Work::Resume(index, text) => (index, files.get(index), Ok(text)),
+                        Work::Read(index) => {
+                            let file = files.get(index);
+                            match read(&file.path, max_bytes) {
+                                Ok(text) => match lock().admit(index, text) {
+                                    Some(text) => (index, file, Ok(text)),
+                                    None => continue,
+                                },
+                                Err(reason) => (index, file, Err(reason)),
+                            }
+                        }
                     };
                     let length = text.as_ref().map_or(0, String::len);
-                    let result = text.map(|text| job(&files[index], &text));
+                    let result = text.map(|text| job(&file, &text));
                     if lock().finish(length) {
                         release_free_memory();
                     }
                     reporter.advance(1);
-                    if sender.send((index, result)).is_err() {
+                    if sender.send((index, (file, result))).is_err() {
                         break;
                     }
                 }
@@ -229,8 +232,8 @@ where
         let mut expected = 0;
         for (index, result) in receiver {
             waiting.insert(index, result);
-            while let Some(result) = waiting.remove(&expected) {
-                if let Err(error) = consume(&files[expected], result) {
+            while let Some((file, result)) = waiting.remove(&expected) {
+                if let Err(error) = consume(&file, result) {
                     stop.store(true, Ordering::Relaxed);
                     return Err(error);
                 }
@@ -250,7 +253,7 @@ mod tests {
     use crate::walk::{WalkOptions, find};
     use std::sync::atomic::AtomicUsize;
 
-    fn source_files(root: &std::path::Path) -> Vec<SourceFile> {
+    fn source_files(root: &std::path::Path) -> SourceFiles {
         let options = WalkOptions {
             languages: Language::all().collect(),
             respect_ignores: true,
@@ -365,7 +368,7 @@ mod tests {
         // Nothing but large files: they overlap rather than leave a thread idle.
         in_flight.store(0, Ordering::SeqCst);
         most_in_flight.store(0, Ordering::SeqCst);
-        let large: Vec<_> = files[10..15].to_vec();
+        let large = files.subset(10..15);
         let outcome: Result<(), ()> = stream_within(
             &large,
             1 << 20,
