@@ -69,8 +69,8 @@ pub(crate) fn run(
         &loaded.glob_base,
         "rewriting",
         |file, text| {
-            let rewrite = scanner.rewrite(file.language, &file.relative, text);
-            let original = rewrite.output.is_some().then(|| text.to_owned());
+            let rewrite = scanner.rewrite(file.language, &file.relative, &text);
+            let original = rewrite.output.is_some().then_some(text);
             (rewrite, original)
         },
         |file, result| {

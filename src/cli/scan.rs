@@ -39,7 +39,7 @@ pub(crate) fn run(
         &loaded.glob_base,
         "scanning",
         |file, text| {
-            let scanned = scanner.scan(file.language, &file.relative, text);
+            let scanned = scanner.scan(file.language, &file.relative, &text);
             let found = (!scanned.matches.is_empty()).then(|| (scanned.matches, text.to_owned()));
             ((scanned.parsed, scanned.partial), found)
         },

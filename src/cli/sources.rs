@@ -127,7 +127,7 @@ pub(crate) fn process<T, J, C>(
 ) -> Result<(), Failure>
 where
     T: Send,
-    J: Fn(&SourceFile, &str) -> T + Sync,
+    J: Fn(&SourceFile, String) -> T + Sync,
     C: FnMut(&SourceFile, Processed<T>) -> Result<(), Failure>,
 {
     let threads = thread_count(arguments.jobs);

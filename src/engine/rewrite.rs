@@ -283,8 +283,8 @@ impl Scanner<'_> {
         selection: Selection,
     ) -> Result<(String, Vec<Pass>), Failure> {
         let mut text = body.to_owned();
-        // The texts after each pass that changed something (`body` came first).
-        let mut history: Vec<String> = Vec::new();
+        // Each pass keeps the text it started from: `body`, then the text
+        // after each earlier pass, against which an oscillation is found.
         let mut passes: Vec<Pass> = Vec::new();
         // The parse of `text` made by the previous pass's check, if any.
         let mut reused: Option<Tree> = None;
@@ -321,15 +321,7 @@ impl Scanner<'_> {
             if !changed {
                 break;
             }
-            let seen_before = if text == body {
-                Some(0)
-            } else {
-                history
-                    .iter()
-                    .position(|seen| *seen == text)
-                    .map(|index| index + 1)
-            };
-            if let Some(earlier) = seen_before {
+            if let Some(earlier) = passes.iter().position(|pass| pass.text == text) {
                 let rules: BTreeSet<usize> = passes[earlier..]
                     .iter()
                     .flat_map(|pass| rules_of(&pass.edits, &pass.applied))
@@ -339,7 +331,6 @@ impl Scanner<'_> {
                 };
                 return Err(failure);
             }
-            history.push(text.clone());
         }
         Ok((text, passes))
     }

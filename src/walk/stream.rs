@@ -36,6 +36,8 @@ use crate::progress::Reporter;
 
 /// Reads and processes `files` on `threads` worker threads and hands each
 /// result to `consume`, on the calling thread and in the order of `files`.
+/// `job` is given the text to keep, so a result that needs the original
+/// text (a diff) does not copy it.
 /// An error from `consume` stops the workers and is returned.
 pub fn stream<T, E, J, C>(
     files: &SourceFiles,
@@ -47,7 +49,7 @@ pub fn stream<T, E, J, C>(
 ) -> Result<(), E>
 where
     T: Send,
-    J: Fn(&SourceFile, &str) -> T + Sync,
+    J: Fn(&SourceFile, String) -> T + Sync,
     C: FnMut(&SourceFile, Processed<T>) -> Result<(), E>,
 {
     stream_within(
@@ -185,7 +187,7 @@ fn stream_within<T, E, J, C>(
 ) -> Result<(), E>
 where
     T: Send,
-    J: Fn(&SourceFile, &str) -> T + Sync,
+    J: Fn(&SourceFile, String) -> T + Sync,
     C: FnMut(&SourceFile, Processed<T>) -> Result<(), E>,
 {
     let threads = threads.max(1);
@@ -216,7 +218,7 @@ where
                         }
                     };
                     let length = text.as_ref().map_or(0, String::len);
-                    let result = text.map(|text| job(&file, &text));
+                    let result = text.map(|text| job(&file, text));
                     if lock().finish(length) {
                         release_free_memory();
                     }
@@ -335,7 +337,7 @@ mod tests {
         };
         let in_flight = AtomicUsize::new(0);
         let most_in_flight = AtomicUsize::new(0);
-        let job = |_: &SourceFile, text: &str| {
+        let job = |_: &SourceFile, text: String| {
             if text.len() >= budget.large_file_bytes {
                 let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
                 most_in_flight.fetch_max(now, Ordering::SeqCst);
