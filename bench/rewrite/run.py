@@ -131,8 +131,8 @@ def hyperfine(task, mode, rules, threads, corpus, runs, scratch):
         # One copy, made and flushed before timing; each run then starts
         # from the corpus copied back over it in place, flushed too, so that
         # the kernel's write-back of the copy is not part of the timed run
-        # (fleetmod fsyncs each file it replaces, and an fsync can wait for
-        # other dirty data).
+        # (fleetmod flushes the files it replaces to disk, a syncfs per batch,
+        # which would wait for the copy's dirty data too).
         shutil.rmtree(work, ignore_errors=True)
         shutil.copytree(corpus, work)
         subprocess.run(["sync"], check=True)
