@@ -108,6 +108,66 @@ fn apply_writes_every_batch_and_names_the_files_it_refused() {
     assert_eq!(names.len(), count + 1, "no temporary files: {names:?}");
 }
 
+/// Ctrl-C during `--apply` stops the run, but the files already rewritten
+/// are written whole and no temporary file is left behind.
+#[cfg(unix)]
+#[test]
+fn an_interrupted_apply_writes_what_it_rewrote_and_leaves_no_temporary_files() {
+    let directory = project(&[("rules.yml", HAS_KEY)]);
+    let source = directory.path().join("src");
+    std::fs::create_dir_all(&source).expect("mkdir");
+    let (old, new) = ("d.has_key(k)\n".repeat(40), "k in d\n".repeat(40));
+    let count = 4000;
+    for index in 0..count {
+        std::fs::write(source.join(format!("f{index:04}.py")), &old).expect("write");
+    }
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_fleetmod"))
+        .current_dir(directory.path())
+        .args(["rewrite", "-r", "rules.yml", "--apply", "src"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("started");
+    // The first file changes when the first batch is written.
+    let first = source.join("f0000.py");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while std::fs::read_to_string(&first).expect("read") == old {
+        assert!(std::time::Instant::now() < deadline, "no batch was written");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let pid = child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let output = child.wait_with_output().expect("finished");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("interrupted: writing the files already rewritten"),
+        "{stderr}"
+    );
+    let mut changed = 0;
+    for entry in std::fs::read_dir(&source).expect("list") {
+        let path = entry.expect("entry").path();
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(
+            text == old || text == new,
+            "{} is neither old nor new",
+            path.display()
+        );
+        changed += usize::from(text == new);
+    }
+    assert!(
+        changed >= fleetmod::write::Replacer::BATCH,
+        "{changed} changed"
+    );
+    assert!(changed < count, "the run stopped early: {changed} changed");
+    let names = std::fs::read_dir(&source).expect("list").count();
+    assert_eq!(names, count, "no temporary files are left");
+}
+
 #[test]
 fn check_exits_one_when_something_would_change() {
     let directory = project(&[("rules.yml", HAS_KEY), ("a.py", "d.has_key(k)\n")]);

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 use clap::Args;
@@ -63,7 +64,10 @@ pub(crate) fn run(
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut replacer = write::Replacer::new();
-    sources::process(
+    if arguments.apply {
+        stop_on_interrupt();
+    }
+    let outcome = sources::process(
         &arguments.sources,
         &scanner,
         &loaded.glob_base,
@@ -74,6 +78,9 @@ pub(crate) fn run(
             (rewrite, original)
         },
         |file, result| {
+            if INTERRUPT.load(Ordering::SeqCst) {
+                return Err(Failure::Interrupted);
+            }
             let (rewrite, original) = match result {
                 Err(reason) => {
                     *summary.skipped.entry(reason).or_default() += 1;
@@ -120,11 +127,20 @@ pub(crate) fn run(
             }
             Ok(())
         },
-    )?;
+    );
+    // What was rewritten before an interruption (or an error) is written,
+    // so that no temporary file is left behind.
     summary.write_failed(replacer.commit());
     out.flush().context("failed to write output")?;
     drop(out);
-    summary.print(arguments.apply, stderr_colors);
+    match outcome {
+        Ok(()) => summary.print(arguments.apply, stderr_colors),
+        Err(Failure::Interrupted) => {
+            summary.print(arguments.apply, stderr_colors);
+            return Err(Failure::Interrupted);
+        }
+        Err(error) => return Err(error),
+    }
     if !summary.write_errors.is_empty() {
         return Err(Failure::Input(anyhow::anyhow!(
             "{} file(s) could not be written",
@@ -135,6 +151,21 @@ pub(crate) fn run(
         return Err(Failure::Check);
     }
     Ok(())
+}
+
+/// Set by the first Ctrl-C of `rewrite --apply`.
+static INTERRUPT: AtomicBool = AtomicBool::new(false);
+
+/// On the first Ctrl-C, stops taking files and writes those already
+/// rewritten (at most a batch of them is waiting); on the second, exits at
+/// once, which can leave a batch's temporary files behind.
+fn stop_on_interrupt() {
+    let _ = ctrlc::set_handler(|| {
+        if INTERRUPT.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("\ninterrupted: writing the files already rewritten (Ctrl-C again to stop now)");
+    });
 }
 
 /// The argument root a found file came from, which writes must stay inside:
