@@ -57,6 +57,7 @@ pub struct Replacer {
 }
 
 /// A new text written beside the file it is to replace.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 struct Staged {
     temporary: tempfile::TempPath,
     target: PathBuf,
@@ -141,6 +142,7 @@ impl Replacer {
 }
 
 /// A failed flush, which fails every file of its batch.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 struct FlushError {
     folder: PathBuf,
     source: std::io::Error,
