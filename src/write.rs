@@ -57,13 +57,20 @@ pub struct Replacer {
 }
 
 /// A new text written beside the file it is to replace.
-#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 struct Staged {
     temporary: tempfile::TempPath,
     target: PathBuf,
-    /// The folder the temporary file is in, and the filesystem it is on.
-    folder: PathBuf,
+    /// The filesystem the temporary file is on.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     device: u64,
+}
+
+impl Staged {
+    /// The folder the temporary file is in.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    fn folder(&self) -> &Path {
+        self.temporary.parent().unwrap_or(Path::new("."))
+    }
 }
 
 impl Replacer {
@@ -79,27 +86,23 @@ impl Replacer {
     /// `root`) to a temporary file beside it. Returns whether the batch is
     /// full, so that the caller should [`commit`](Replacer::commit) it.
     pub fn stage(&mut self, path: &Path, root: &Path, contents: &str) -> Result<bool, WriteError> {
-        let root = match self.roots.get(root) {
-            Some(resolved) => resolved.clone(),
-            None => {
-                let resolved = root.canonicalize().map_err(io(root))?;
-                self.roots.insert(root.to_path_buf(), resolved.clone());
-                resolved
-            }
-        };
+        if !self.roots.contains_key(root) {
+            let resolved = root.canonicalize().map_err(io(root))?;
+            self.roots.insert(root.to_path_buf(), resolved);
+        }
+        let root = &self.roots[root];
         let target = path.canonicalize().map_err(io(path))?;
-        if !target.starts_with(&root) {
+        if !target.starts_with(root) {
             return Err(WriteError::OutsideRoot {
                 path: path.to_path_buf(),
                 target,
-                root,
+                root: root.clone(),
             });
         }
         let metadata = std::fs::metadata(&target).map_err(io(&target))?;
-        let folder = target.parent().unwrap_or(&root).to_path_buf();
         let mut temporary = tempfile::Builder::new()
             .prefix(".fleetmod-")
-            .tempfile_in(&folder)
+            .tempfile_in(target.parent().unwrap_or(root))
             .map_err(io(&target))?;
         let file = temporary.as_file_mut();
         file.write_all(contents.as_bytes()).map_err(io(&target))?;
@@ -111,7 +114,6 @@ impl Replacer {
         self.staged.push(Staged {
             temporary: temporary.into_temp_path(),
             target,
-            folder,
             device: device(&metadata),
         });
         Ok(self.staged.len() >= Replacer::BATCH)
@@ -173,10 +175,10 @@ fn flush(staged: &[Staged]) -> Result<(), FlushError> {
             continue;
         }
         let failed = |source| FlushError {
-            folder: file.folder.clone(),
+            folder: file.folder().to_path_buf(),
             source,
         };
-        let folder = std::fs::File::open(&file.folder).map_err(failed)?;
+        let folder = std::fs::File::open(file.folder()).map_err(failed)?;
         rustix::fs::syncfs(&folder).map_err(|error| failed(error.into()))?;
         synced.push(file.device);
     }

@@ -74,19 +74,16 @@ pub fn find(roots: &[PathBuf], options: &WalkOptions) -> Result<SourceFiles, Wal
             std::fs::metadata(root).map_err(|_| WalkError::Missing { path: root.clone() })?;
         let index = u32::try_from(found_roots.len()).unwrap_or(u32::MAX);
         let glob_prefix = glob_prefix(root, options.glob_base.as_deref());
-        // `./a.py` reads as `a.py`, as ast-grep prints it.
-        let path = root.strip_prefix("./").unwrap_or(root).to_path_buf();
         if metadata.is_file() {
             if let Some(language) = Language::from_path(root).filter(wanted) {
-                let file_glob_path = glob_prefix.unwrap_or_else(|| {
+                let glob_path = glob_prefix.unwrap_or_else(|| {
                     root.file_name()
                         .map(PathBuf::from)
                         .unwrap_or_else(|| root.clone())
                 });
-                found_roots.push(FoundRoot {
+                found_roots.push(FoundRoot::File {
                     path: root.clone(),
-                    glob_prefix: None,
-                    file_glob_path: Some(file_glob_path),
+                    glob_path,
                 });
                 lock(&found).push(FoundFile {
                     root: index,
@@ -96,10 +93,10 @@ pub fn find(roots: &[PathBuf], options: &WalkOptions) -> Result<SourceFiles, Wal
             }
             continue;
         }
-        found_roots.push(FoundRoot {
-            path,
+        found_roots.push(FoundRoot::Folder {
+            // `./a.py` reads as `a.py`, as ast-grep prints it.
+            path: root.strip_prefix("./").unwrap_or(root).to_path_buf(),
             glob_prefix,
-            file_glob_path: None,
         });
         let walker = ignore::WalkBuilder::new(root)
             .standard_filters(options.respect_ignores)
