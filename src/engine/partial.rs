@@ -41,15 +41,13 @@ use tree_sitter::Tree;
 
 use super::candidates::Candidates;
 use super::prefilter::{Clause, Prefilter};
+use super::suppress;
 use crate::lang::outline::{Outline, OutlineSpec, Regions};
 use crate::lang::{self, Language};
 use crate::rule::Rule;
 use crate::rule::fix::Fix;
 use crate::rule::kinds::KindSet;
 use crate::rule::matcher::{CoreRule, KindContext, Matcher, StopBy, UtilityReference};
-
-/// The text of a suppression comment (see [`super::suppress`]).
-const SUPPRESSION: &[u8] = b"ast-grep-ignore";
 
 /// How a rule's places are found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,7 +116,7 @@ impl Partial {
                 Places::Anchor => return None,
             }
         }
-        if memchr::memmem::find(bytes, SUPPRESSION).is_some() {
+        if suppress::mentioned(source) {
             return None;
         }
         phrases.sort_unstable();
@@ -507,13 +505,21 @@ mod tests {
         let set = rule_set(yaml);
         let scanner = Scanner::new(&set);
         let java = Language::from_name("java").expect("java");
-        let mut source = java_class(&["", "", "", "boolean same = a.equals(b);"]);
+        let source = java_class(&["", "", "", "boolean same = a.equals(b);"]);
         assert!(scanner.scan(java, Path::new("E"), &source).partial);
-        source = source.replace(
+        // A comment on the first line silences the whole file; the partial
+        // parse would not contain it.
+        for marker in ["ast-grep-ignore", "fleetmod-ignore"] {
+            let silenced = format!("// {marker}\n\n{source}");
+            let found = scanner.scan(java, Path::new("E"), &silenced);
+            assert!(!found.partial, "{marker}");
+            assert_eq!(found.matches.len(), 0, "{marker}");
+        }
+        let line = source.replace(
             "    /** Member 3. */",
-            "    // ast-grep-ignore\n    /** Member 3. */",
+            "    // fleetmod-ignore\n    /** Member 3. */",
         );
-        let found = scanner.scan(java, Path::new("E"), &source);
+        let found = scanner.scan(java, Path::new("E"), &line);
         assert!(!found.partial);
         assert_eq!(found.matches.len(), 1);
     }

@@ -17,6 +17,12 @@ use super::text;
 
 const MARKERS: [&str; 2] = ["ast-grep-ignore", "fleetmod-ignore"];
 
+/// Whether `source` mentions a suppression marker at all (cheap; a file
+/// that does not has no suppressions).
+pub(crate) fn mentioned(source: &str) -> bool {
+    MARKERS.iter().any(|marker| source.contains(marker))
+}
+
 /// Which rules a comment silences: `None` for all of them.
 type RuleFilter = Option<HashSet<String>>;
 
@@ -53,7 +59,7 @@ impl Suppressions {
     /// Collects suppression comments; cheap when the file has none.
     pub(crate) fn collect(root: Node<'_>, source: &str) -> Suppressions {
         let mut suppressions = Suppressions::default();
-        if !MARKERS.iter().any(|marker| source.contains(marker)) {
+        if !mentioned(source) {
             return suppressions;
         }
         for node in pre_order(root) {
