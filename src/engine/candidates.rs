@@ -157,7 +157,6 @@ impl Candidates {
         mut visit: impl FnMut(usize, Node<'t>),
     ) {
         let on = |rule: usize| enabled.get(rule).copied().unwrap_or(false);
-        let anchored = |rule: usize| self.anchored.get(rule).copied().unwrap_or(false);
         let walk = on_any(&self.fallback_rules, &on)
             || on_any(&self.error_rules, &on)
             || self.by_kind.iter().any(|rules| on_any(rules, &on));
@@ -165,7 +164,7 @@ impl Candidates {
             .query
             .as_ref()
             .filter(|_| self.pattern_rules.iter().any(|&rule| on(rule)));
-        let anchors = (0..self.anchored.len()).any(|rule| on(rule) && anchored(rule));
+        let anchors = (0..self.anchored.len()).any(|rule| on(rule) && self.is_anchored(rule));
         let walked_rules = |node: Node<'t>| {
             let kind = node.kind_id();
             let walked = if kind == ERROR_KIND {

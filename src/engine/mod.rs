@@ -288,13 +288,12 @@ impl<'r> Scanner<'r> {
         source: &str,
         selection: Selection,
     ) -> FileMatches {
-        let Some(scanner) = self.language(language) else {
+        let (Some(scanner), Some(enabled)) = (
+            self.language(language),
+            self.enabled_rules(language, path, source, selection),
+        ) else {
             return FileMatches::default();
         };
-        let enabled = Self::enabled(scanner, path, source, selection);
-        if source.is_empty() || !enabled.contains(&true) {
-            return FileMatches::default();
-        }
         let Some(tree) = Self::parse_for(scanner, source, &enabled, None) else {
             return FileMatches::default();
         };
@@ -374,38 +373,34 @@ impl<'r> Scanner<'r> {
         lang::parse(language, source)
     }
 
-    /// Parses a text for [`Scanner::edits`] with the selected rules that
-    /// may edit it (see `parse_for`); `None` when none may, or when
-    /// tree-sitter gives up.
+    /// Which of the language's rules are selected for this text and find
+    /// their literals in it (see `enabled`); `None` when none are, or the
+    /// text is empty, so that it need not be parsed.
+    pub(crate) fn enabled_rules(
+        &self,
+        language: Language,
+        path: &Path,
+        source: &str,
+        selection: Selection,
+    ) -> Option<Vec<bool>> {
+        let scanner = self.language(language)?;
+        let enabled = Self::enabled(scanner, path, source, selection);
+        (!source.is_empty() && enabled.contains(&true)).then_some(enabled)
+    }
+
+    /// Parses a text for [`Scanner::edits`] with the `enabled` rules (from
+    /// [`Scanner::enabled_rules`]; see `parse_for`); `None` when tree-sitter
+    /// gives up.
     pub(crate) fn parse_for_edits(
         &self,
         language: Language,
-        path: &Path,
         source: &str,
-        selection: Selection,
+        enabled: Vec<bool>,
         reused: Option<Tree>,
     ) -> Option<Parsed> {
         let scanner = self.language(language)?;
-        let enabled = Self::enabled(scanner, path, source, selection);
-        if source.is_empty() || !enabled.contains(&true) {
-            return None;
-        }
         let tree = Self::parse_for(scanner, source, &enabled, reused)?;
         Some(Parsed { tree, enabled })
-    }
-
-    /// Whether any selected rule may propose an edit for this text (its
-    /// literals are present), so that a text no rule can touch is not parsed.
-    pub(crate) fn may_edit(
-        &self,
-        language: Language,
-        path: &Path,
-        source: &str,
-        selection: Selection,
-    ) -> bool {
-        self.language(language).is_some_and(|scanner| {
-            !source.is_empty() && Self::enabled(scanner, path, source, selection).contains(&true)
-        })
     }
 
     /// The edits that rules with a fix propose for one parsed source text.
@@ -584,9 +579,12 @@ mod tests {
                 RuleSet::from_text(Path::new("rule.yml"), &yaml).expect("the rule loads");
             let scanner = Scanner::new(&rule_set);
             let style = LazyStyle::new(source);
-            let parsed = scanner
-                .parse_for_edits(language, Path::new("a.py"), source, Selection::Fixes, None)
+            let enabled = scanner
+                .enabled_rules(language, Path::new("a.py"), source, Selection::Fixes)
                 .expect("the rule may edit");
+            let parsed = scanner
+                .parse_for_edits(language, source, enabled, None)
+                .expect("parsed");
             let edits = scanner.edits(language, source, &parsed, &style);
             assert_eq!(edits.len(), 1);
             style.is_detected()

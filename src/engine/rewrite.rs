@@ -177,24 +177,23 @@ impl Scanner<'_> {
             Some(body) => (BOM, body),
             None => ("", source),
         };
-        // Whether some rule's literals are present; checked once here, not
-        // again by the first pass.
-        let editable = self.may_edit(language, path, body, selection);
+        // The rules whose literals are present; found once here, for the
+        // first pass too.
+        let enabled = self.enabled_rules(language, path, body, selection);
         let migrating = || {
             matches!(
                 (self.migration, selection),
                 (Some(migration), Selection::Fixes) if migration.may_apply(body)
             )
         };
-        if !editable && !migrating() {
+        if enabled.is_none() && !migrating() {
             // Nothing can change (the usual case).
             return FileRewrite::default();
         }
         let style = LazyStyle::new(body);
-        let rule_outcome = if editable {
-            self.rule_passes(language, path, body, &style, selection)
-        } else {
-            Ok((body.to_owned(), Vec::new()))
+        let rule_outcome = match enabled {
+            Some(enabled) => self.rule_passes(language, path, body, &style, selection, enabled),
+            None => Ok((body.to_owned(), Vec::new())),
         };
         let (mut text, mut passes, failure) = match rule_outcome {
             Ok((text, passes)) => (text, passes, None),
@@ -272,8 +271,8 @@ impl Scanner<'_> {
         }
     }
 
-    /// The rules' fix passes, or why they did not settle. The caller has
-    /// checked that some rule may edit `body`.
+    /// The rules' fix passes, or why they did not settle. `enabled` are the
+    /// rules that may edit `body` (found by the caller).
     fn rule_passes(
         &self,
         language: Language,
@@ -281,7 +280,9 @@ impl Scanner<'_> {
         body: &str,
         style: &LazyStyle<'_>,
         selection: Selection,
+        enabled: Vec<bool>,
     ) -> Result<(String, Vec<Pass>), Failure> {
+        let mut first_enabled = Some(enabled);
         let mut text = body.to_owned();
         // Each pass keeps the text it started from: `body`, then the text
         // after each earlier pass, against which an oscillation is found.
@@ -289,8 +290,11 @@ impl Scanner<'_> {
         // The parse of `text` made by the previous pass's check, if any.
         let mut reused: Option<Tree> = None;
         for pass in 0..=MAX_PASSES {
-            let Some(parsed) =
-                self.parse_for_edits(language, path, &text, selection, reused.take())
+            let enabled = first_enabled
+                .take()
+                .or_else(|| self.enabled_rules(language, path, &text, selection));
+            let Some(parsed) = enabled
+                .and_then(|enabled| self.parse_for_edits(language, &text, enabled, reused.take()))
             else {
                 break;
             };
@@ -371,6 +375,8 @@ fn safe_edits(
 ) -> SafeEdits {
     let candidates = edit::apply(text, edits).applied;
     let masked = language.name() == "sql";
+    // The ranges of a partial parse, moved by each trial's edits.
+    let parsed_ranges = lang::parsed_ranges(tree);
     // The regression of the text with these edits made, its parse, and
     // the text.
     let check = |indices: &[usize]| -> (Option<String>, Option<Tree>, String) {
@@ -388,7 +394,9 @@ fn safe_edits(
             .collect();
         let mut edited = tree.clone();
         edit::edit_tree(&mut edited, text, &taken);
-        let ranges = lang::parsed_ranges(tree).map(|ranges| edit::move_ranges(&ranges, &taken));
+        let ranges = parsed_ranges
+            .as_ref()
+            .map(|ranges| edit::move_ranges(ranges, &taken));
         match lang::reparse(language, &application.text, &edited, ranges.as_deref()) {
             Some(new_tree) => (
                 regression(before, &error_profile(&new_tree)),
