@@ -491,7 +491,11 @@ mod tests {
             "program",
         ));
         let path = Path::new("E");
-        assert!(Scanner::new(&partial_rules).scan(java, path, &source).partial);
+        assert!(
+            Scanner::new(&partial_rules)
+                .scan(java, path, &source)
+                .partial
+        );
         let partial = Scanner::new(&partial_rules).rewrite(java, path, &source);
         let whole = Scanner::new(&whole_rules).rewrite(java, path, &source);
         assert_eq!(partial, whole);
