@@ -7,6 +7,7 @@
 //! lease: the remote branch must still be where the caller expects, else
 //! nothing is pushed. This module never prints.
 
+mod http;
 mod import;
 
 use std::collections::BTreeMap;
@@ -78,8 +79,9 @@ fn io(action: impl FnOnce() -> String) -> impl FnOnce(std::io::Error) -> GitErro
 }
 
 /// A username and password (for a forge: a token) for HTTPS remotes. The
-/// secret is handed to libgit2 only through its credential callback, so it
-/// never becomes part of a URL or `.git/config`, and it is never shown.
+/// secret is only ever sent as an HTTP `Authorization` header (see
+/// [`http`]), so it never becomes part of a URL or `.git/config`, and it is
+/// never shown.
 #[derive(Clone)]
 pub struct Credentials {
     pub username: String,
@@ -101,25 +103,6 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
-/// Callbacks that answer one credential request with `credentials`; a
-/// second request means they were refused, and fails rather than loops.
-fn callbacks(credentials: Option<&Credentials>) -> RemoteCallbacks<'_> {
-    let mut callbacks = RemoteCallbacks::new();
-    if let Some(credentials) = credentials {
-        let mut asked = false;
-        callbacks.credentials(move |_url, _username, allowed| {
-            if asked || !allowed.contains(git2::CredentialType::USER_PASS_PLAINTEXT) {
-                return Err(git2::Error::from_str(
-                    "the forge refused the credentials (check the token's access to the repository)",
-                ));
-            }
-            asked = true;
-            git2::Cred::userpass_plaintext(&credentials.username, &credentials.password)
-        });
-    }
-    callbacks
-}
-
 /// What a remote has: its default branch and every branch head.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RemoteHeads {
@@ -129,10 +112,11 @@ pub struct RemoteHeads {
 
 /// Lists a remote's branches without fetching (`git ls-remote`).
 pub fn remote_heads(url: &str, credentials: Option<&Credentials>) -> Result<RemoteHeads, GitError> {
+    let _credentials = http::CredentialScope::enter(credentials)?;
     let mut remote =
         git2::Remote::create_detached(url).map_err(git(|| format!("read remote {url}")))?;
     let mut connection = remote
-        .connect_auth(Direction::Fetch, Some(callbacks(credentials)), None)
+        .connect_auth(Direction::Fetch, None, None)
         .map_err(git(|| format!("connect to {url}")))?;
     let remote = connection.remote();
     let mut heads = RemoteHeads::default();
@@ -216,13 +200,13 @@ impl Mirror {
 
     /// Fetches every branch of `url` (pruning deleted ones).
     pub fn fetch(&self, url: &str, credentials: Option<&Credentials>) -> Result<(), GitError> {
+        let _credentials = http::CredentialScope::enter(credentials)?;
         let mut remote = self
             .repository
             .remote_anonymous(url)
             .map_err(git(|| format!("read remote {url}")))?;
         let mut options = FetchOptions::new();
         options.prune(git2::FetchPrune::On);
-        options.remote_callbacks(callbacks(credentials));
         remote
             .fetch(
                 &["+refs/heads/*:refs/heads/*"],
@@ -386,6 +370,7 @@ impl Mirror {
             }
             None => format!(":{remote_ref}"),
         };
+        let _credentials = http::CredentialScope::enter(credentials)?;
         let mut rejected: Option<String> = None;
         let mut moved: Option<Option<Oid>> = None;
         let mut remote = self
@@ -393,7 +378,7 @@ impl Mirror {
             .remote_anonymous(url)
             .map_err(git(|| format!("read remote {url}")))?;
         let pushed = {
-            let mut callbacks = callbacks(credentials);
+            let mut callbacks = RemoteCallbacks::new();
             callbacks.push_negotiation(|updates| {
                 for update in updates {
                     if update.dst_refname().ok() == Some(remote_ref.as_str()) {

@@ -15,7 +15,8 @@
 //! or more it would save 2 MB more and cost about 1 s: each call also makes
 //! the next parse fault its pages in again.
 //!
-//! This is the crate's only `unsafe` code, and only with glibc; elsewhere
+//! Besides registering the git HTTP transport (`git::http`), this is the
+//! crate's only `unsafe` code, and only with glibc; elsewhere
 //! the call does nothing.
 
 /// Returns the free pages of every malloc arena to the operating system.

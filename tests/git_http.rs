@@ -1,0 +1,349 @@
+//! Fetches, pushes and listings over git's smart HTTP protocol, against a
+//! real server on 127.0.0.1: a small HTTP/1.1 server (plain or TLS) that
+//! checks basic authentication and hands each request to `git upload-pack`
+//! or `git receive-pack --stateless-rpc`, as `git http-backend` does.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+
+use base64::Engine;
+use fleetmod::git::{Credentials, Mirror, import_folder, remote_heads};
+
+const TOKEN: &str = "ghs_secret-token-0123456789";
+const AUTHOR: (&str, &str) = ("Tester", "tester@localhost");
+
+/// What the server saw: each request line and its `Authorization` header.
+type Seen = Arc<Mutex<Vec<(String, Option<String>)>>>;
+
+struct Server {
+    url: String,
+    seen: Seen,
+}
+
+impl Server {
+    /// Serves the bare repositories under `root`; with `token`, every
+    /// request must carry it as the password of basic authentication.
+    fn start(root: &Path, token: Option<&str>, tls: bool) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!(
+            "{}://127.0.0.1:{}",
+            if tls { "https" } else { "http" },
+            listener.local_addr().unwrap().port()
+        );
+        let seen = Seen::default();
+        let expected = token.map(|token| basic(&format!("x-access-token:{token}")));
+        let config = tls.then(server_tls);
+        let (root, log) = (root.to_path_buf(), seen.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let stream = stream.unwrap();
+                let (root, log, expected, config) =
+                    (root.clone(), log.clone(), expected.clone(), config.clone());
+                std::thread::spawn(move || match config {
+                    Some(config) => {
+                        let connection = rustls::ServerConnection::new(config).unwrap();
+                        let mut stream = rustls::StreamOwned::new(connection, stream);
+                        serve(&mut stream, &root, &log, expected.as_deref());
+                    }
+                    None => {
+                        let mut stream = stream;
+                        serve(&mut stream, &root, &log, expected.as_deref());
+                    }
+                });
+            }
+        });
+        Server { url, seen }
+    }
+
+    fn seen(&self) -> Vec<(String, Option<String>)> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+fn basic(pair: &str) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(pair)
+    )
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/tls")
+        .join(name)
+}
+
+fn server_tls() -> Arc<rustls::ServerConfig> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certificate = CertificateDer::from_pem_file(fixture("server.pem")).unwrap();
+    let key = PrivateKeyDer::from_pem_file(fixture("server.key")).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![certificate], key)
+        .unwrap();
+    Arc::new(config)
+}
+
+/// Answers one request and closes the connection.
+fn serve(stream: &mut (impl Read + Write), root: &Path, seen: &Seen, expected: Option<&str>) {
+    let mut reader = BufReader::new(&mut *stream);
+    let mut request_line = String::new();
+    if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+        return;
+    }
+    let request_line = request_line.trim_end().to_owned();
+    let (mut length, mut authorization) = (0, None);
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        let (name, value) = line.split_once(':').unwrap();
+        match name.to_ascii_lowercase().as_str() {
+            "content-length" => length = value.trim().parse().unwrap(),
+            "authorization" => authorization = Some(value.trim().to_owned()),
+            _ => {}
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).unwrap();
+    seen.lock()
+        .unwrap()
+        .push((request_line.clone(), authorization.clone()));
+
+    let (status, content_type, payload) =
+        if expected.is_some() && authorization.as_deref() != expected {
+            ("401 Unauthorized", "text/plain".to_owned(), b"no".to_vec())
+        } else {
+            answer(&request_line, root, &body)
+        };
+    let mut response = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        payload.len()
+    );
+    if status.starts_with("401") {
+        response.push_str("WWW-Authenticate: Basic realm=\"git\"\r\n");
+    }
+    response.push_str("\r\n");
+    stream.write_all(response.as_bytes()).unwrap();
+    stream.write_all(&payload).unwrap();
+    stream.flush().unwrap();
+}
+
+/// What `git http-backend` would answer to an authorized request.
+fn answer(request_line: &str, root: &Path, body: &[u8]) -> (&'static str, String, Vec<u8>) {
+    let mut parts = request_line.split(' ');
+    let (method, target) = (parts.next().unwrap(), parts.next().unwrap());
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let (repository, service, advertisement) = if method == "GET" {
+        let repository = path.strip_suffix("/info/refs").unwrap();
+        (repository, query.strip_prefix("service=").unwrap(), true)
+    } else {
+        let (repository, service) = path.rsplit_once('/').unwrap();
+        (repository, service, false)
+    };
+    if repository.starts_with("/dumb/") {
+        return ("200 OK", "text/plain".to_owned(), b"a file\n".to_vec());
+    }
+    let folder = root.join(repository.trim_start_matches('/'));
+    if !folder.exists() {
+        return ("404 Not Found", "text/plain".to_owned(), Vec::new());
+    }
+    let command = service.strip_prefix("git-").unwrap();
+    let mut git = Command::new("git");
+    git.arg(command).arg("--stateless-rpc");
+    if advertisement {
+        git.arg("--advertise-refs");
+    }
+    let mut child = git
+        .arg(&folder)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(body).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "git {command} failed");
+    let mut payload = Vec::new();
+    if advertisement {
+        let line = format!("# service={service}\n");
+        payload.extend(format!("{:04x}{line}0000", line.len() + 4).bytes());
+        payload.extend(output.stdout);
+        (
+            "200 OK",
+            format!("application/x-{service}-advertisement"),
+            payload,
+        )
+    } else {
+        (
+            "200 OK",
+            format!("application/x-{service}-result"),
+            output.stdout,
+        )
+    }
+}
+
+/// A bare repository `acme/a.git` under a new folder, with one commit.
+fn remote() -> (tempfile::TempDir, git2::Oid) {
+    let root = tempfile::tempdir().unwrap();
+    let source = tempfile::tempdir().unwrap();
+    std::fs::write(source.path().join("a.py"), "a = 1\n").unwrap();
+    let first = import_folder(
+        source.path(),
+        &root.path().join("acme/a.git"),
+        "main",
+        AUTHOR,
+        "Initial",
+    )
+    .unwrap();
+    (root, first)
+}
+
+fn token() -> Credentials {
+    Credentials::new("x-access-token", TOKEN)
+}
+
+/// A listing, a fetch and a leased push over HTTP with a token: all of it
+/// reaches the remote, the token travels only in the header, and neither
+/// the mirror's config nor any URL holds it.
+fn fetch_and_push(tls: bool) {
+    let (root, first) = remote();
+    let server = Server::start(root.path(), Some(TOKEN), tls);
+    let url = format!("{}/acme/a.git", server.url);
+
+    let heads = remote_heads(&url, Some(&token())).unwrap();
+    assert_eq!(heads.default_branch.as_deref(), Some("main"));
+    assert_eq!(heads.branches.get("main"), Some(&first));
+
+    let work = tempfile::tempdir().unwrap();
+    let mirror_path = work.path().join("mirror.git");
+    let mirror = Mirror::open_or_create(&mirror_path).unwrap();
+    mirror.fetch(&url, Some(&token())).unwrap();
+    assert!(mirror.has_commit(first));
+
+    let changed = mirror
+        .commit_files(
+            first,
+            &[("a.py".to_owned(), b"a = 2\n".to_vec())],
+            AUTHOR,
+            "Change a\n",
+        )
+        .unwrap();
+    mirror
+        .push(&url, "fleetmod/demo", Some(changed), None, Some(&token()))
+        .unwrap();
+    let pushed = git2::Repository::open_bare(root.path().join("acme/a.git")).unwrap();
+    assert_eq!(
+        pushed
+            .find_reference("refs/heads/fleetmod/demo")
+            .unwrap()
+            .target(),
+        Some(changed)
+    );
+
+    // The lease holds over HTTP too: the branch is no longer absent.
+    let error = mirror
+        .push(&url, "fleetmod/demo", Some(first), None, Some(&token()))
+        .unwrap_err();
+    assert!(error.to_string().contains("moved"), "{error}");
+
+    let seen = server.seen();
+    let lines: Vec<&str> = seen.iter().map(|(line, _)| line.as_str()).collect();
+    for wanted in [
+        "GET /acme/a.git/info/refs?service=git-upload-pack HTTP/1.1",
+        "POST /acme/a.git/git-upload-pack HTTP/1.1",
+        "GET /acme/a.git/info/refs?service=git-receive-pack HTTP/1.1",
+        "POST /acme/a.git/git-receive-pack HTTP/1.1",
+    ] {
+        assert!(lines.contains(&wanted), "no {wanted} in {lines:#?}");
+    }
+    let expected = basic(&format!("x-access-token:{TOKEN}"));
+    assert!(
+        seen.iter()
+            .all(|(line, authorization)| !line.contains(TOKEN)
+                && authorization.as_deref() == Some(&expected)),
+        "{seen:#?}"
+    );
+    let config = std::fs::read_to_string(mirror_path.join("config")).unwrap();
+    assert!(!config.contains(TOKEN), "{config}");
+}
+
+#[test]
+fn fetch_and_push_over_http_send_the_token_only_as_a_header() {
+    fetch_and_push(false);
+}
+
+/// The TLS variant runs in a child process of this test binary, so that
+/// its `SSL_CERT_FILE` (trusting the test authority) is set before the
+/// transport loads its roots, and no other test sees it.
+#[test]
+fn fetch_and_push_over_https_trust_the_roots_of_ssl_cert_file() {
+    let status = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "over_https_in_a_child",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env("SSL_CERT_FILE", fixture("ca.pem"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+#[ignore = "run by fetch_and_push_over_https_trust_the_roots_of_ssl_cert_file"]
+fn over_https_in_a_child() {
+    fetch_and_push(true);
+}
+
+#[test]
+fn https_with_an_untrusted_certificate_fails_and_names_the_url() {
+    let (root, _) = remote();
+    let server = Server::start(root.path(), None, true);
+    let url = format!("{}/acme/a.git", server.url);
+    let error = remote_heads(&url, None).unwrap_err().to_string();
+    assert!(error.contains(&server.url), "{error}");
+    assert!(error.to_lowercase().contains("certificate"), "{error}");
+}
+
+#[test]
+fn a_refused_token_and_a_missing_one_get_their_own_errors() {
+    let (root, _) = remote();
+    let server = Server::start(root.path(), Some(TOKEN), false);
+    let url = format!("{}/acme/a.git", server.url);
+
+    let wrong = Credentials::new("x-access-token", "ghs_wrong");
+    let error = remote_heads(&url, Some(&wrong)).unwrap_err().to_string();
+    assert!(error.contains("refused the credentials"), "{error}");
+    assert!(!error.contains("ghs_wrong"), "{error}");
+
+    let work = tempfile::tempdir().unwrap();
+    let mirror = Mirror::open_or_create(&work.path().join("mirror.git")).unwrap();
+    let error = mirror.fetch(&url, None).unwrap_err().to_string();
+    assert!(error.contains("asks for credentials"), "{error}");
+    assert!(error.contains(&format!("fetch {url}")), "{error}");
+}
+
+#[test]
+fn a_missing_repository_and_a_dumb_server_are_errors() {
+    let (root, _) = remote();
+    let server = Server::start(root.path(), None, false);
+    let error = remote_heads(&format!("{}/acme/missing.git", server.url), None)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("HTTP 404"), "{error}");
+    let error = remote_heads(&format!("{}/dumb/a.git", server.url), None)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("not a smart git server"), "{error}");
+}
