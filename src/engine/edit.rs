@@ -139,6 +139,13 @@ pub struct Application {
     pub text: String,
     /// Indices (into the input slice) of the edits applied, by position.
     pub applied: Vec<usize>,
+}
+
+/// Which edits apply to a text, without the edited text.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Plan {
+    /// Indices (into the input slice) of the edits applied, by position.
+    pub applied: Vec<usize>,
     /// Indices of the edits that overlapped an applied one.
     pub deferred: Vec<usize>,
     /// Indices of the edits identical to an applied one.
@@ -150,8 +157,9 @@ fn overlaps(a: &Range<usize>, b: &Range<usize>) -> bool {
     (a.start < b.end && b.start < a.end) || (a.start == b.start && a.is_empty() && b.is_empty())
 }
 
-/// Applies the non-overlapping edits of `edits` to `source`.
-pub fn apply(source: &str, edits: &[Edit]) -> Application {
+/// Which edits of `edits` apply to `source`: an [`Application`] without
+/// its text, for callers that only need the choice.
+pub fn plan(source: &str, edits: &[Edit]) -> Plan {
     let mut order: Vec<usize> = (0..edits.len()).collect();
     order.sort_by(|&a, &b| {
         let (x, y) = (&edits[a], &edits[b]);
@@ -188,6 +196,16 @@ pub fn apply(source: &str, edits: &[Edit]) -> Application {
         }
         applied.push(index);
     }
+    Plan {
+        applied,
+        deferred,
+        duplicates,
+    }
+}
+
+/// Applies the non-overlapping edits of `edits` to `source`.
+pub fn apply(source: &str, edits: &[Edit]) -> Application {
+    let applied = plan(source, edits).applied;
     let mut text = String::with_capacity(source.len());
     let mut position = 0;
     for &index in &applied {
@@ -197,12 +215,7 @@ pub fn apply(source: &str, edits: &[Edit]) -> Application {
         position = edit.range.end;
     }
     text.push_str(&source[position..]);
-    Application {
-        text,
-        applied,
-        deferred,
-        duplicates,
-    }
+    Application { text, applied }
 }
 
 /// Where byte `position` of the old text lies after the edits at `applied`
@@ -274,7 +287,7 @@ mod tests {
         let result = apply(source, &edits);
         assert_eq!(result.text, "x + y + z");
         assert_eq!(result.applied, vec![1, 2, 0]);
-        assert!(result.deferred.is_empty());
+        assert!(plan(source, &edits).deferred.is_empty());
     }
 
     #[test]
@@ -289,32 +302,31 @@ mod tests {
         let result = apply(source, &edits);
         assert_eq!(result.text, "outer");
         assert_eq!(result.applied, vec![0]);
-        assert_eq!(result.duplicates, vec![1]);
-        assert_eq!(result.deferred, vec![3, 2]);
+        let plan = plan(source, &edits);
+        assert_eq!(plan.applied, vec![0]);
+        assert_eq!(plan.duplicates, vec![1]);
+        assert_eq!(plan.deferred, vec![3, 2]);
     }
 
     #[test]
     fn insertions_at_one_point_conflict_but_touching_edits_do_not() {
         let source = "ab";
-        let result = apply(
-            source,
-            &[
-                edit(1..1, "X", 0),
-                edit(1..1, "Y", 1),
-                edit(0..1, "A", 2),
-                edit(1..2, "B", 3),
-            ],
-        );
-        assert_eq!(result.text, "AXB");
-        assert_eq!(result.deferred, vec![1]);
+        let edits = [
+            edit(1..1, "X", 0),
+            edit(1..1, "Y", 1),
+            edit(0..1, "A", 2),
+            edit(1..2, "B", 3),
+        ];
+        assert_eq!(apply(source, &edits).text, "AXB");
+        assert_eq!(plan(source, &edits).deferred, vec![1]);
     }
 
     #[test]
     fn invalid_ranges_are_never_applied() {
         let source = "é";
-        let result = apply(source, &[edit(1..2, "x", 0), edit(0..9, "y", 0)]);
-        assert_eq!(result.text, "é");
-        assert_eq!(result.deferred.len(), 2);
+        let edits = [edit(1..2, "x", 0), edit(0..9, "y", 0)];
+        assert_eq!(apply(source, &edits).text, "é");
+        assert_eq!(plan(source, &edits).deferred, vec![1, 0]);
     }
 
     #[test]

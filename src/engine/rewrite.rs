@@ -16,6 +16,7 @@
 //! A UTF-8 byte order mark, the line endings and the presence or absence of
 //! a final newline are preserved.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -147,8 +148,9 @@ pub fn regression(before: &ErrorProfile, after: &ErrorProfile) -> Option<String>
 }
 
 /// One pass: the edits offered and the indices of those applied.
-struct Pass {
-    text: String,
+struct Pass<'a> {
+    /// The text the pass started from (borrowed for the first pass).
+    text: Cow<'a, str>,
     edits: Vec<Edit>,
     applied: Vec<usize>,
     dropped: Vec<(usize, String)>,
@@ -193,11 +195,11 @@ impl Scanner<'_> {
         let style = LazyStyle::new(body);
         let rule_outcome = match enabled {
             Some(enabled) => self.rule_passes(language, path, body, &style, selection, enabled),
-            None => Ok((body.to_owned(), Vec::new())),
+            None => Ok((Cow::Borrowed(body), Vec::new())),
         };
         let (mut text, mut passes, failure) = match rule_outcome {
             Ok((text, passes)) => (text, passes, None),
-            Err(failure) => (body.to_owned(), Vec::new(), Some(failure)),
+            Err(failure) => (Cow::Borrowed(body), Vec::new(), Some(failure)),
         };
         let rule_passes = passes.len();
         let mut pending_findings = Vec::new();
@@ -221,7 +223,7 @@ impl Scanner<'_> {
                     ..
                 } = safe_edits(language, &text, &tree, &outcome.edits, &before);
                 passes.push(Pass {
-                    text: std::mem::replace(&mut text, next),
+                    text: std::mem::replace(&mut text, Cow::Owned(next)),
                     edits: outcome.edits,
                     applied,
                     dropped,
@@ -230,6 +232,7 @@ impl Scanner<'_> {
         }
         let final_newline = body.ends_with('\n');
         if text != body {
+            let text = text.to_mut();
             if final_newline && !text.ends_with('\n') {
                 text.push_str(if style.get().crlf { "\r\n" } else { "\n" });
             } else if !final_newline && text.ends_with('\n') && !body.is_empty() {
@@ -260,7 +263,10 @@ impl Scanner<'_> {
                 }
             })
             .collect();
-        let output = (text != body).then(|| format!("{bom}{text}"));
+        let output = (text != body).then(|| match bom {
+            "" => text.into_owned(),
+            _ => format!("{bom}{text}"),
+        });
         FileRewrite {
             output,
             applied,
@@ -273,17 +279,17 @@ impl Scanner<'_> {
 
     /// The rules' fix passes, or why they did not settle. `enabled` are the
     /// rules that may edit `body` (found by the caller).
-    fn rule_passes(
+    fn rule_passes<'a>(
         &self,
         language: Language,
         path: &Path,
-        body: &str,
+        body: &'a str,
         style: &LazyStyle<'_>,
         selection: Selection,
         enabled: Vec<bool>,
-    ) -> Result<(String, Vec<Pass>), Failure> {
+    ) -> Result<(Cow<'a, str>, Vec<Pass<'a>>), Failure> {
         let mut first_enabled = Some(enabled);
-        let mut text = body.to_owned();
+        let mut text = Cow::Borrowed(body);
         // Each pass keeps the text it started from: `body`, then the text
         // after each earlier pass, against which an oscillation is found.
         let mut passes: Vec<Pass> = Vec::new();
@@ -311,13 +317,13 @@ impl Scanner<'_> {
                 text: next,
             } = safe_edits(language, &text, &tree, &edits, &before);
             reused = next_tree;
-            let changed = next != text;
+            let changed = *next != *text;
             if changed && pass == MAX_PASSES {
                 let rules = rules_of(&edits, &applied);
                 return Err(Failure::NoConvergence { rules });
             }
             passes.push(Pass {
-                text: std::mem::replace(&mut text, next),
+                text: std::mem::replace(&mut text, Cow::Owned(next)),
                 edits,
                 applied,
                 dropped,
@@ -373,7 +379,7 @@ fn safe_edits(
     edits: &[Edit],
     before: &ErrorProfile,
 ) -> SafeEdits {
-    let candidates = edit::apply(text, edits).applied;
+    let candidates = edit::plan(text, edits).applied;
     let masked = language.name() == "sql";
     // The ranges of a partial parse, moved by each trial's edits.
     let parsed_ranges = lang::parsed_ranges(tree);
