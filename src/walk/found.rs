@@ -2,10 +2,14 @@
 //!
 //! The list is held for the whole run (so that results come out in path
 //! order), so its size per file adds straight to the peak memory. A file is
-//! stored as its path within the root it was found under and the index of
-//! that root; its full path and glob path are built when it is handed out
-//! ([`SourceFiles::get`]). On the OpenJDK class library that takes 28% of
-//! the memory of keeping both paths of every file (1.35 against 4.85 MB).
+//! stored as its path within the root it was found under, written end to
+//! end with the other files' paths in one buffer, and a 24-byte record: the
+//! index of its root, where its path lies in the buffer, its language. Its
+//! full path and glob path are built when it is handed out
+//! ([`SourceFiles::get`]). On the OpenJDK class library (15,143 files) the
+//! list takes 1.22 MB (heaptrack), against 4.85 MB for both paths of every
+//! file and 1.34 MB for a separate allocation per path, which also paid
+//! malloc's overhead on each of them.
 
 use std::path::{Path, PathBuf};
 
@@ -16,6 +20,7 @@ use crate::lang::Language;
 #[derive(Debug, Default)]
 pub struct SourceFiles {
     roots: Vec<FoundRoot>,
+    names: Vec<u8>,
     files: Vec<FoundFile>,
 }
 
@@ -34,32 +39,75 @@ pub(super) enum FoundRoot {
     File { path: PathBuf, glob_path: PathBuf },
 }
 
-/// A file found: its root and its path within it (empty for a root that
-/// is itself a file).
+/// Files as they are found: each one's path within its root is stored end
+/// to end with the others in one buffer, so a file costs its name's bytes
+/// and a 24-byte record instead of an allocation of its own.
+#[derive(Debug, Default)]
+pub(super) struct Found {
+    names: Vec<u8>,
+    files: Vec<FoundFile>,
+}
+
+/// A file found: its root, and where its path within that root (empty for
+/// a root that is itself a file) lies in [`Found::names`].
 #[derive(Clone, Debug)]
 pub(super) struct FoundFile {
-    pub(super) root: u32,
-    pub(super) within: Box<Path>,
-    pub(super) language: Language,
+    start: usize,
+    length: u32,
+    root: u32,
+    language: Language,
+}
+
+impl Found {
+    pub(super) fn push(&mut self, root: u32, within: &Path, language: Language) {
+        let name = within.as_os_str().as_encoded_bytes();
+        self.files.push(FoundFile {
+            start: self.names.len(),
+            length: u32::try_from(name.len()).unwrap_or(u32::MAX),
+            root,
+            language,
+        });
+        self.names.extend_from_slice(name);
+    }
+}
+
+/// The path within its root of a file stored in `names`.
+#[allow(unsafe_code)]
+fn within<'a>(names: &'a [u8], file: &FoundFile) -> &'a Path {
+    let name = &names[file.start..file.start + file.length as usize];
+    // SAFETY: `name` is exactly the bytes that `Found::push` copied from
+    // `OsStr::as_encoded_bytes` of one whole path in this process, which is
+    // what `from_encoded_bytes_unchecked` requires.
+    Path::new(unsafe { std::ffi::OsStr::from_encoded_bytes_unchecked(name) })
 }
 
 impl SourceFiles {
-    /// Sorts `files` by path, drops the files found twice, and keeps them.
-    pub(super) fn new(roots: Vec<FoundRoot>, mut files: Vec<FoundFile>) -> SourceFiles {
+    /// Sorts the files found by path, drops the files found twice, and
+    /// keeps them.
+    pub(super) fn new(roots: Vec<FoundRoot>, found: Found) -> SourceFiles {
+        let Found {
+            mut names,
+            mut files,
+        } = found;
         if roots.len() == 1 {
             // Under one root, the order of paths is the order within it.
-            files.sort_by(|a, b| a.within.cmp(&b.within));
+            files.sort_by(|a, b| within(&names, a).cmp(within(&names, b)));
         } else {
             let mut keyed: Vec<(SourceFile, FoundFile)> = files
                 .into_iter()
-                .map(|file| (source_file(&roots, &file), file))
+                .map(|file| (source_file(&roots, &names, &file), file))
                 .collect();
             keyed.sort_by(|a, b| a.0.cmp(&b.0));
             keyed.dedup_by(|a, b| a.0.path == b.0.path);
             files = keyed.into_iter().map(|(_, file)| file).collect();
         }
         files.shrink_to_fit();
-        SourceFiles { roots, files }
+        names.shrink_to_fit();
+        SourceFiles {
+            roots,
+            names,
+            files,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -72,7 +120,7 @@ impl SourceFiles {
 
     /// The file at `index` in path order.
     pub fn get(&self, index: usize) -> SourceFile {
-        source_file(&self.roots, &self.files[index])
+        source_file(&self.roots, &self.names, &self.files[index])
     }
 
     pub fn iter(&self) -> impl ExactSizeIterator<Item = SourceFile> + '_ {
@@ -84,20 +132,22 @@ impl SourceFiles {
     pub(crate) fn subset(&self, range: std::ops::Range<usize>) -> SourceFiles {
         SourceFiles {
             roots: self.roots.clone(),
+            names: self.names.clone(),
             files: self.files[range].to_vec(),
         }
     }
 }
 
-fn source_file(roots: &[FoundRoot], file: &FoundFile) -> SourceFile {
+fn source_file(roots: &[FoundRoot], names: &[u8], file: &FoundFile) -> SourceFile {
+    let within = within(names, file);
     let (path, relative) = match &roots[file.root as usize] {
         FoundRoot::File { path, glob_path } => (path.clone(), glob_path.clone()),
         FoundRoot::Folder { path, glob_prefix } => {
             let relative = match glob_prefix {
-                Some(prefix) => prefix.join(&file.within),
-                None => file.within.to_path_buf(),
+                Some(prefix) => prefix.join(within),
+                None => within.to_path_buf(),
             };
-            (path.join(&file.within), relative)
+            (path.join(within), relative)
         }
     };
     SourceFile {

@@ -15,9 +15,17 @@
 //! or more it would save 2 MB more and cost about 1 s: each call also makes
 //! the next parse fault its pages in again.
 //!
-//! Besides registering the git HTTP transport (`git::http`), this is the
-//! crate's only `unsafe` code, and only with glibc; elsewhere
-//! the call does nothing.
+//! glibc also raises its thresholds as a program runs: once a block of
+//! more than 128 KiB (the text of a large file, a large tree's node
+//! array) is freed, blocks up to that size are no longer mapped on their
+//! own but carved from the arenas, and an arena keeps up to twice that
+//! much free memory at its top. [`fix_thresholds`] pins both at their
+//! starting 128 KiB, so a large block goes straight back to the operating
+//! system when it is freed. On the Java no-literal benchmark that lowers
+//! the peak by about 1 MB at the same speed.
+//!
+//! Both calls are `unsafe` (foreign functions) and exist only with glibc;
+//! elsewhere they do nothing.
 
 /// Returns the free pages of every malloc arena to the operating system.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
@@ -34,3 +42,23 @@ pub(super) fn release_free_memory() {
 /// Returns the free pages of every malloc arena to the operating system.
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 pub(super) fn release_free_memory() {}
+
+/// Keeps glibc's mapping and trimming thresholds where they start.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)]
+pub(super) fn fix_thresholds() {
+    // The size above which a block gets its own mapping, and the free
+    // memory an arena may keep at its top: glibc's starting values.
+    const THRESHOLD: i32 = 128 * 1024;
+    // SAFETY: `mallopt` takes plain integers and locks the allocator
+    // itself; setting a threshold explicitly only turns off its dynamic
+    // adjustment and never touches an allocation.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, THRESHOLD);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, THRESHOLD);
+    }
+}
+
+/// Keeps glibc's mapping and trimming thresholds where they start.
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+pub(super) fn fix_thresholds() {}

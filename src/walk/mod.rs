@@ -18,7 +18,7 @@ mod memory;
 mod stream;
 
 pub use found::SourceFiles;
-use found::{FoundFile, FoundRoot};
+use found::{Found, FoundRoot};
 pub use stream::stream;
 
 /// A source file to process.
@@ -66,7 +66,7 @@ pub enum WalkError {
 /// Finds the source files under `roots`.
 pub fn find(roots: &[PathBuf], options: &WalkOptions) -> Result<SourceFiles, WalkError> {
     let mut found_roots = Vec::new();
-    let found = Mutex::new(Vec::new());
+    let found = Mutex::new(Found::default());
     let failure: Mutex<Option<WalkError>> = Mutex::new(None);
     let wanted = |language: &Language| options.languages.contains(language);
     for root in roots {
@@ -85,11 +85,7 @@ pub fn find(roots: &[PathBuf], options: &WalkOptions) -> Result<SourceFiles, Wal
                     path: root.clone(),
                     glob_path,
                 });
-                lock(&found).push(FoundFile {
-                    root: index,
-                    within: Box::from(Path::new("")),
-                    language,
-                });
+                lock(&found).push(index, Path::new(""), language);
             }
             continue;
         }
@@ -122,11 +118,7 @@ pub fn find(roots: &[PathBuf], options: &WalkOptions) -> Result<SourceFiles, Wal
                     return ignore::WalkState::Continue;
                 };
                 let within = entry.path().strip_prefix(root).unwrap_or(entry.path());
-                lock(&found).push(FoundFile {
-                    root: index,
-                    within: Box::from(within),
-                    language,
-                });
+                lock(&found).push(index, within, language);
                 ignore::WalkState::Continue
             })
         });
@@ -137,10 +129,10 @@ pub fn find(roots: &[PathBuf], options: &WalkOptions) -> Result<SourceFiles, Wal
     {
         return Err(error);
     }
-    let files = found
+    let found = found
         .into_inner()
         .unwrap_or_else(|poison| poison.into_inner());
-    Ok(SourceFiles::new(found_roots, files))
+    Ok(SourceFiles::new(found_roots, found))
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

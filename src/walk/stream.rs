@@ -30,7 +30,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 
-use super::memory::release_free_memory;
+use super::memory::{fix_thresholds, release_free_memory};
 use super::{Processed, SourceFile, SourceFiles, read};
 use crate::progress::Reporter;
 
@@ -191,6 +191,7 @@ where
     C: FnMut(&SourceFile, Processed<T>) -> Result<(), E>,
 {
     let threads = threads.max(1);
+    fix_thresholds();
     reporter.begin(files.len() as u64);
     let schedule = Mutex::new(Schedule::new(files.len(), budget));
     let lock = || schedule.lock().unwrap_or_else(PoisonError::into_inner);
