@@ -120,9 +120,18 @@ fn serve(stream: &mut (impl Read + Write), root: &Path, seen: &Seen, expected: O
         .unwrap()
         .push((request_line.clone(), authorization.clone()));
 
+    let target = request_line.split(' ').nth(1).unwrap_or_default();
+    let mut location = None;
     let (status, content_type, payload) =
         if expected.is_some() && authorization.as_deref() != expected {
             ("401 Unauthorized", "text/plain".to_owned(), b"no".to_vec())
+        } else if let Some(rest) = target.strip_prefix("/moved/") {
+            // A renamed repository: a relative redirect to its new path.
+            location = Some(format!("/acme/{rest}"));
+            ("301 Moved Permanently", "text/plain".to_owned(), Vec::new())
+        } else if let Some(rest) = target.strip_prefix("/elsewhere/") {
+            location = Some(format!("http://127.0.0.1:9/acme/{rest}"));
+            ("301 Moved Permanently", "text/plain".to_owned(), Vec::new())
         } else {
             answer(&request_line, root, &body)
         };
@@ -132,6 +141,9 @@ fn serve(stream: &mut (impl Read + Write), root: &Path, seen: &Seen, expected: O
     );
     if status.starts_with("401") {
         response.push_str("WWW-Authenticate: Basic realm=\"git\"\r\n");
+    }
+    if let Some(location) = location {
+        response.push_str(&format!("Location: {location}\r\n"));
     }
     response.push_str("\r\n");
     stream.write_all(response.as_bytes()).unwrap();
@@ -266,11 +278,24 @@ fn fetch_and_push(tls: bool) {
     ] {
         assert!(lines.contains(&wanted), "no {wanted} in {lines:#?}");
     }
+    // Each operation's first request goes without the token; the server
+    // asks for it, and it comes as the header, never in a URL.
     let expected = basic(&format!("x-access-token:{TOKEN}"));
+    let unasked: Vec<&str> = seen
+        .iter()
+        .filter(|(_, authorization)| authorization.is_none())
+        .map(|(line, _)| line.as_str())
+        .collect();
+    assert!(
+        !unasked.is_empty() && unasked.iter().all(|line| line.starts_with("GET ")),
+        "{seen:#?}"
+    );
     assert!(
         seen.iter()
             .all(|(line, authorization)| !line.contains(TOKEN)
-                && authorization.as_deref() == Some(&expected)),
+                && authorization
+                    .as_ref()
+                    .is_none_or(|value| *value == expected)),
         "{seen:#?}"
     );
     let config = std::fs::read_to_string(mirror_path.join("config")).unwrap();
@@ -287,23 +312,27 @@ fn fetch_and_push_over_http_send_the_token_only_as_a_header() {
 /// transport loads its roots, and no other test sees it.
 #[test]
 fn fetch_and_push_over_https_trust_the_roots_of_ssl_cert_file() {
-    let status = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "over_https_in_a_child",
-            "--ignored",
-            "--nocapture",
-        ])
+    let output = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "over_https_in_a_child", "--ignored"])
         .env("SSL_CERT_FILE", fixture("ca.pem"))
-        .status()
+        .env(CHILD, "1")
+        .output()
         .unwrap();
-    assert!(status.success());
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{printed}");
+    assert!(printed.contains("1 passed"), "{printed}");
 }
+
+/// Set for the child process of the HTTPS test.
+const CHILD: &str = "FLEETMOD_HTTPS_TEST_CHILD";
 
 #[test]
 #[ignore = "run by fetch_and_push_over_https_trust_the_roots_of_ssl_cert_file"]
 fn over_https_in_a_child() {
-    fetch_and_push(true);
+    // Run on its own (`--include-ignored`), it would lack SSL_CERT_FILE.
+    if std::env::var_os(CHILD).is_some() {
+        fetch_and_push(true);
+    }
 }
 
 #[test]
@@ -346,4 +375,108 @@ fn a_missing_repository_and_a_dumb_server_are_errors() {
         .unwrap_err()
         .to_string();
     assert!(error.contains("not a smart git server"), "{error}");
+}
+
+#[test]
+fn a_server_that_does_not_ask_never_gets_the_token() {
+    let (root, first) = remote();
+    let server = Server::start(root.path(), None, false);
+    let url = format!("{}/acme/a.git", server.url);
+    remote_heads(&url, Some(&token())).unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let mirror = Mirror::open_or_create(&work.path().join("mirror.git")).unwrap();
+    mirror.fetch(&url, Some(&token())).unwrap();
+    assert!(mirror.has_commit(first));
+    let seen = server.seen();
+    assert!(seen.len() >= 3, "{seen:#?}");
+    assert!(
+        seen.iter()
+            .all(|(_, authorization)| authorization.is_none()),
+        "{seen:#?}"
+    );
+}
+
+#[test]
+fn a_renamed_repository_is_followed_on_its_host_only() {
+    let (root, first) = remote();
+    let server = Server::start(root.path(), Some(TOKEN), false);
+    let work = tempfile::tempdir().unwrap();
+    let mirror = Mirror::open_or_create(&work.path().join("mirror.git")).unwrap();
+    mirror
+        .fetch(&format!("{}/moved/a.git", server.url), Some(&token()))
+        .unwrap();
+    assert!(mirror.has_commit(first));
+    let lines: Vec<String> = server.seen().into_iter().map(|(line, _)| line).collect();
+    for wanted in [
+        "GET /moved/a.git/info/refs?service=git-upload-pack HTTP/1.1",
+        "GET /acme/a.git/info/refs?service=git-upload-pack HTTP/1.1",
+        "POST /acme/a.git/git-upload-pack HTTP/1.1",
+    ] {
+        assert!(
+            lines.iter().any(|line| line == wanted),
+            "no {wanted} in {lines:#?}"
+        );
+    }
+    assert!(
+        !lines.iter().any(|line| line.starts_with("POST /moved/")),
+        "{lines:#?}"
+    );
+
+    let error = mirror
+        .fetch(&format!("{}/elsewhere/a.git", server.url), Some(&token()))
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("another host"), "{error}");
+}
+
+/// A fetch into a mirror with many commits the server lacks negotiates in
+/// several rounds, each its own POST.
+#[test]
+fn a_fetch_negotiates_over_several_requests() {
+    let (root, first) = remote();
+    let server = Server::start(root.path(), Some(TOKEN), false);
+    let url = format!("{}/acme/a.git", server.url);
+    let work = tempfile::tempdir().unwrap();
+    let mirror_path = work.path().join("mirror.git");
+    let mirror = Mirror::open_or_create(&mirror_path).unwrap();
+    mirror.fetch(&url, Some(&token())).unwrap();
+
+    // 30 commits of the mirror's own, which the server has never seen.
+    let local = git2::Repository::open_bare(&mirror_path).unwrap();
+    let signature = git2::Signature::now(AUTHOR.0, AUTHOR.1).unwrap();
+    let mut parent = local.find_commit(first).unwrap();
+    for number in 0..30 {
+        let tree = parent.tree().unwrap();
+        let message = format!("local {number}");
+        let id = local
+            .commit(None, &signature, &signature, &message, &tree, &[&parent])
+            .unwrap();
+        parent = local.find_commit(id).unwrap();
+    }
+    local
+        .reference("refs/other/local", parent.id(), true, "test")
+        .unwrap();
+    // And one new commit on the server.
+    let served = git2::Repository::open_bare(root.path().join("acme/a.git")).unwrap();
+    let base = served.find_commit(first).unwrap();
+    let tree = base.tree().unwrap();
+    let added = served
+        .commit(
+            Some("refs/heads/main"),
+            &signature,
+            &signature,
+            "Added",
+            &tree,
+            &[&base],
+        )
+        .unwrap();
+
+    let before = server.seen().len();
+    mirror.fetch(&url, Some(&token())).unwrap();
+    assert!(mirror.has_commit(added));
+    let posts = server.seen()[before..]
+        .iter()
+        .filter(|(line, _)| line.starts_with("POST /acme/a.git/git-upload-pack"))
+        .count();
+    assert!(posts >= 2, "{posts} POST");
 }

@@ -157,8 +157,8 @@ fn overlaps(a: &Range<usize>, b: &Range<usize>) -> bool {
     (a.start < b.end && b.start < a.end) || (a.start == b.start && a.is_empty() && b.is_empty())
 }
 
-/// Which edits of `edits` apply to `source`: an [`Application`] without
-/// its text, for callers that only need the choice.
+/// Which edits of `edits` apply to `source`, and which are set aside, for
+/// callers that need the choice without the edited text.
 pub fn plan(source: &str, edits: &[Edit]) -> Plan {
     let mut order: Vec<usize> = (0..edits.len()).collect();
     order.sort_by(|&a, &b| {

@@ -1,28 +1,43 @@
 //! Git's smart HTTP protocol over ureq and rustls, registered with libgit2
 //! for `http://` and `https://` remotes.
 //!
-//! libgit2 can only speak HTTPS through OpenSSL, and linking OpenSSL costs
-//! every run 1.7 MB of resident memory, also runs that never touch a remote.
-//! So libgit2 is built without HTTPS and this module carries its requests:
-//! libgit2 still does the git protocol, this module only moves its bytes
-//! (`GET …/info/refs?service=…` for the advertisement, `POST …/git-upload-pack`
-//! or `…/git-receive-pack` for each round). TLS is rustls with the
-//! platform's roots (`SSL_CERT_FILE` and `SSL_CERT_DIR` are honored), the
-//! same stack the GitHub API client uses.
+//! The libgit2 that git2 builds on Linux speaks HTTPS only through OpenSSL,
+//! and linking OpenSSL costs every run 1.7 MB of resident memory, also runs
+//! that never touch a remote. So libgit2 is built without HTTPS and this
+//! module carries its requests: libgit2 still does the git protocol, this
+//! module only moves its bytes (`GET …/info/refs?service=…` for the
+//! advertisement, then one `POST …/git-upload-pack` or `…/git-receive-pack`
+//! per round). TLS is rustls with the platform's certificate authorities
+//! (`SSL_CERT_FILE` and `SSL_CERT_DIR` are honored, and one that is set but
+//! unreadable is an error), as for the GitHub API client.
 //!
-//! Credentials do not pass through libgit2: the caller opens a
-//! [`CredentialScope`] around a fetch, push or listing, and the requests
-//! made on that thread send them as HTTP basic authentication. They are
-//! never put in a URL, and a redirect drops them.
+//! It behaves as libgit2's own transport does where that matters to a bot:
+//! - **Credentials** do not pass through libgit2: the caller opens a
+//!   [`CredentialScope`] around a fetch, push or listing, and the transport
+//!   made for it sends them as basic authentication only once the server
+//!   has asked (a 401), then with every later request of that operation.
+//!   They are never put in a URL.
+//! - **Redirects** of the first request (a renamed repository) are followed
+//!   and the later requests go to the new address. A redirect may move the
+//!   path, not the scheme, host or port, so the credentials never go
+//!   anywhere else. Requests after the first are not redirected.
+//! - **Proxies** come from `ALL_PROXY`, `HTTPS_PROXY`, `HTTP_PROXY` and
+//!   `NO_PROXY`. A push's pack is held in memory until it is sent. A
+//!   connection silent for five minutes fails.
+//!
+//! git2's per-call `ProxyOptions`, custom headers and certificate check
+//! callback do not reach this transport; fleetmod uses none of them.
 
 use std::cell::RefCell;
 use std::io::{self, Read, Write};
-use std::sync::OnceLock;
+use std::marker::PhantomData;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use base64::Engine;
 use git2::transport::{Service, SmartSubtransport, SmartSubtransportStream, Transport};
 use ureq::Agent;
+use ureq::http::Response;
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
 
 use super::{Credentials, GitError};
@@ -31,23 +46,34 @@ use super::{Credentials, GitError};
 const REFUSED: &str =
     "the forge refused the credentials (check the token's access to the repository)";
 
+/// Redirects followed for one request, at most.
+const MAXIMUM_REDIRECTS: usize = 5;
+
+/// How long a connection may stay silent.
+const SILENCE: Duration = Duration::from_secs(300);
+
 thread_local! {
     static CREDENTIALS: RefCell<Option<Credentials>> = const { RefCell::new(None) };
 }
 
-/// The credentials for the remote operations this thread makes while the
-/// scope lives; the previous ones come back when it ends.
+/// The credentials for the remote operations this thread starts while the
+/// scope lives; the previous ones come back when it ends. It stays on the
+/// thread that opened it (it is not `Send`).
 pub(super) struct CredentialScope {
     previous: Option<Credentials>,
+    _thread: PhantomData<*const ()>,
 }
 
 impl CredentialScope {
     /// Registers the transport (once per process) and makes `credentials`
-    /// the ones this thread's requests send.
+    /// the ones this thread's remote operations may send.
     pub(super) fn enter(credentials: Option<&Credentials>) -> Result<CredentialScope, GitError> {
         register()?;
         let previous = CREDENTIALS.with(|current| current.replace(credentials.cloned()));
-        Ok(CredentialScope { previous })
+        Ok(CredentialScope {
+            previous,
+            _thread: PhantomData,
+        })
     }
 }
 
@@ -59,66 +85,106 @@ impl Drop for CredentialScope {
 }
 
 /// Registers the transport for `http` and `https`, once; a failure is kept
-/// and reported to every caller. libgit2 requires registration to be
-/// serialized with the creation of transports, which is why it is unsafe.
+/// and reported to every caller.
 #[allow(unsafe_code)]
 fn register() -> Result<(), GitError> {
     static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
     let registered = REGISTERED.get_or_init(|| {
         for scheme in ["http", "https"] {
-            // SAFETY: registration runs once, inside the OnceLock, before
-            // this process opens any http or https remote.
+            // SAFETY: libgit2 requires registration to be serialized with
+            // the creation of every transport. It runs once, inside the
+            // OnceLock, and every function of this module's parent that
+            // creates a remote (of any scheme) enters a `CredentialScope`,
+            // and so waits for it, first.
             unsafe {
                 git2::transport::register(scheme, |remote| {
-                    Transport::smart(remote, true, HttpTransport)
+                    Transport::smart(remote, true, HttpTransport::for_this_thread())
                 })
             }
             .map_err(|error| error.message().to_owned())?;
         }
         Ok(())
     });
-    registered.clone().map_err(|message| GitError::Io {
-        action: "set up the HTTP transport for git".to_owned(),
-        source: io::Error::other(message),
-    })
+    registered.clone().map_err(GitError::Transport)
 }
 
-/// The one HTTP agent: it keeps connections alive across requests.
-fn agent() -> &'static Agent {
-    static AGENT: OnceLock<Agent> = OnceLock::new();
-    AGENT.get_or_init(|| {
-        Agent::config_builder()
+/// The one HTTP agent, which keeps connections alive across requests, or
+/// why it could not be made.
+fn agent() -> Result<&'static Agent, String> {
+    static AGENT: OnceLock<Result<Agent, String>> = OnceLock::new();
+    let agent = AGENT.get_or_init(|| {
+        let config = Agent::config_builder()
             .http_status_as_error(false)
+            .max_redirects(0)
+            .max_redirects_will_error(false)
+            .redirect_auth_headers(ureq::config::RedirectAuthHeaders::Never)
             .user_agent(concat!(
                 "git/2.0 (fleetmod ",
                 env!("CARGO_PKG_VERSION"),
                 ")"
             ))
             .timeout_connect(Some(Duration::from_secs(30)))
-            .timeout_recv_response(Some(Duration::from_secs(300)))
-            .tls_config(TlsConfig::builder().root_certs(roots()).build())
-            .build()
-            .new_agent()
-    })
+            .timeout_per_read(Some(SILENCE))
+            .timeout_per_write(Some(SILENCE))
+            .tls_config(TlsConfig::builder().root_certs(roots()?).build())
+            .build();
+        Ok(config.new_agent())
+    });
+    agent.as_ref().map_err(Clone::clone)
 }
 
 /// The platform's certificate authorities (with `SSL_CERT_FILE` and
-/// `SSL_CERT_DIR`), or Mozilla's when the platform has none.
-fn roots() -> RootCerts {
+/// `SSL_CERT_DIR`), or Mozilla's when the platform has none and neither
+/// variable is set.
+fn roots() -> Result<RootCerts, String> {
     let found = rustls_native_certs::load_native_certs();
     if found.certs.is_empty() {
-        return RootCerts::WebPki;
+        let named = ["SSL_CERT_FILE", "SSL_CERT_DIR"]
+            .into_iter()
+            .any(|variable| std::env::var_os(variable).is_some());
+        if named {
+            let reasons: Vec<String> = found.errors.iter().map(ToString::to_string).collect();
+            return Err(format!(
+                "no certificate authority could be read from SSL_CERT_FILE or SSL_CERT_DIR ({})",
+                reasons.join("; ")
+            ));
+        }
+        return Ok(RootCerts::WebPki);
     }
     let certificates: Vec<Certificate<'static>> = found
         .certs
         .iter()
         .map(|certificate| Certificate::from_der(certificate.as_ref()).to_owned())
         .collect();
-    RootCerts::from(certificates)
+    Ok(RootCerts::from(certificates))
 }
 
-/// libgit2's handle on the transport: it opens one stream per request.
-struct HttpTransport;
+/// What the requests of one remote operation share.
+#[derive(Debug, Default)]
+struct Session {
+    /// The repository's address after a redirect of the first request.
+    base: Option<String>,
+    /// Whether the server asked for the credentials (then every request
+    /// sends them).
+    authenticate: bool,
+}
+
+/// libgit2's handle on the transport for one remote operation: it opens
+/// one stream per request.
+struct HttpTransport {
+    credentials: Option<Credentials>,
+    session: Arc<Mutex<Session>>,
+}
+
+impl HttpTransport {
+    /// A transport with the credentials of the current thread's scope.
+    fn for_this_thread() -> HttpTransport {
+        HttpTransport {
+            credentials: CREDENTIALS.with(|current| current.borrow().clone()),
+            session: Arc::default(),
+        }
+    }
+}
 
 impl SmartSubtransport for HttpTransport {
     fn action(
@@ -126,23 +192,22 @@ impl SmartSubtransport for HttpTransport {
         url: &str,
         action: Service,
     ) -> Result<Box<dyn SmartSubtransportStream>, git2::Error> {
-        let base = url.trim_end_matches('/');
+        let base = lock(&self.session)
+            .base
+            .clone()
+            .unwrap_or_else(|| url.trim_end_matches('/').to_owned());
         let (service, advertisement) = match action {
             Service::UploadPackLs => ("git-upload-pack", true),
             Service::UploadPack => ("git-upload-pack", false),
             Service::ReceivePackLs => ("git-receive-pack", true),
             Service::ReceivePack => ("git-receive-pack", false),
         };
-        let url = if advertisement {
-            format!("{base}/info/refs?service={service}")
-        } else {
-            format!("{base}/{service}")
-        };
         Ok(Box::new(HttpStream {
-            url,
+            base,
             service,
             advertisement,
-            credentials: CREDENTIALS.with(|current| current.borrow().clone()),
+            credentials: self.credentials.clone(),
+            session: self.session.clone(),
             request: Vec::new(),
             response: None,
         }))
@@ -153,59 +218,112 @@ impl SmartSubtransport for HttpTransport {
     }
 }
 
+fn lock(session: &Mutex<Session>) -> std::sync::MutexGuard<'_, Session> {
+    session.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// One request: libgit2 writes the body, then reads the response, which is
 /// requested on the first read.
 struct HttpStream {
-    url: String,
+    base: String,
     service: &'static str,
     advertisement: bool,
     credentials: Option<Credentials>,
+    session: Arc<Mutex<Session>>,
     request: Vec<u8>,
     response: Option<Box<dyn Read + Send>>,
 }
 
 impl HttpStream {
+    /// The request's path below the repository's address.
+    fn suffix(&self) -> String {
+        match self.advertisement {
+            true => format!("/info/refs?service={}", self.service),
+            false => format!("/{}", self.service),
+        }
+    }
+
+    /// Makes the request, following the first request's redirects and
+    /// answering one authentication challenge, and returns the body.
     fn send(&mut self) -> io::Result<Box<dyn Read + Send>> {
-        let authorization = self.credentials.as_ref().map(|credentials| {
-            let pair = format!("{}:{}", credentials.username, credentials.password);
-            format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode(pair)
-            )
-        });
+        let agent = agent().map_err(io::Error::other)?;
+        let suffix = self.suffix();
+        let mut url = format!("{}{suffix}", self.base);
+        let mut redirects = 0;
+        loop {
+            let shown = url.split('?').next().unwrap_or_default().to_owned();
+            let authenticate = lock(&self.session).authenticate;
+            let authorization = self
+                .credentials
+                .as_ref()
+                .filter(|_| authenticate)
+                .map(basic_authorization);
+            let response = self
+                .request(agent, &url, authorization.as_deref())
+                .map_err(|error| io::Error::other(format!("{shown}: {error}")))?;
+            let status = response.status().as_u16();
+            match status {
+                200..=299 => return self.body(response, &shown),
+                301 | 302 | 303 | 307 | 308 if self.advertisement => {
+                    redirects += 1;
+                    let target = redirect_target(&url, &response, &suffix, redirects)
+                        .map_err(|reason| io::Error::other(format!("{shown}: {reason}")))?;
+                    lock(&self.session).base = Some(target.clone());
+                    url = format!("{target}{suffix}");
+                }
+                401 if self.credentials.is_some() && !authenticate => {
+                    lock(&self.session).authenticate = true;
+                }
+                401 if self.credentials.is_some() => return Err(io::Error::other(REFUSED)),
+                401 => {
+                    return Err(io::Error::other(format!(
+                        "{shown} asks for credentials (HTTP 401), and none are set"
+                    )));
+                }
+                _ => {
+                    let said = first_line(response);
+                    return Err(io::Error::other(format!(
+                        "{shown} answered HTTP {status}{said}"
+                    )));
+                }
+            }
+        }
+    }
+
+    fn request(
+        &self,
+        agent: &Agent,
+        url: &str,
+        authorization: Option<&str>,
+    ) -> Result<Response<ureq::Body>, ureq::Error> {
         let service = self.service;
-        let result = if self.advertisement {
-            let mut request = agent().get(&self.url);
-            if let Some(authorization) = &authorization {
+        if self.advertisement {
+            let mut request = agent.get(url);
+            if let Some(authorization) = authorization {
                 request = request.header("Authorization", authorization);
             }
-            request.call()
-        } else {
-            let mut request = agent()
-                .post(&self.url)
-                .header("Content-Type", format!("application/x-{service}-request"))
-                .header("Accept", format!("application/x-{service}-result"));
-            if let Some(authorization) = &authorization {
-                request = request.header("Authorization", authorization);
-            }
-            request.send(std::mem::take(&mut self.request))
-        };
-        let shown = self.url.split('?').next().unwrap_or_default();
-        let response = result.map_err(|error| io::Error::other(format!("{shown}: {error}")))?;
-        let status = response.status().as_u16();
-        if status == 401 || status == 403 {
-            return Err(io::Error::other(match self.credentials {
-                Some(_) => REFUSED.to_owned(),
-                None => format!("{shown} asks for credentials (HTTP {status}), and none are set"),
-            }));
+            return request.call();
         }
-        if !(200..300).contains(&status) {
-            return Err(io::Error::other(format!("{shown} answered HTTP {status}")));
+        let mut request = agent
+            .post(url)
+            .header("Content-Type", format!("application/x-{service}-request"))
+            .header("Accept", format!("application/x-{service}-result"));
+        if let Some(authorization) = authorization {
+            request = request.header("Authorization", authorization);
         }
-        let expected = if self.advertisement {
-            format!("application/x-{service}-advertisement")
-        } else {
-            format!("application/x-{service}-result")
+        request.send(self.request.as_slice())
+    }
+
+    /// The body of a successful response, if it is what git expects.
+    fn body(
+        &self,
+        response: Response<ureq::Body>,
+        shown: &str,
+    ) -> io::Result<Box<dyn Read + Send>> {
+        let service = self.service;
+        let expected = match self.advertisement {
+            true => format!("application/x-{service}-advertisement"),
+            false => format!("application/x-{service}-result"),
         };
         let content_type = response
             .headers()
@@ -218,6 +336,72 @@ impl HttpStream {
             )));
         }
         Ok(Box::new(response.into_body().into_reader()))
+    }
+}
+
+/// `Basic` authorization with `credentials`.
+fn basic_authorization(credentials: &Credentials) -> String {
+    let pair = format!("{}:{}", credentials.username, credentials.password);
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(pair)
+    )
+}
+
+/// The repository address a redirect of `url` leads to: its `Location`
+/// without `suffix`, on the same scheme, host and port.
+fn redirect_target(
+    url: &str,
+    response: &Response<ureq::Body>,
+    suffix: &str,
+    redirects: usize,
+) -> Result<String, String> {
+    if redirects > MAXIMUM_REDIRECTS {
+        return Err(format!("more than {MAXIMUM_REDIRECTS} redirects"));
+    }
+    let location = response
+        .headers()
+        .get("location")
+        .and_then(|value| value.to_str().ok())
+        .ok_or("a redirect without a location")?;
+    let here = origin(url).unwrap_or_default();
+    let target = match origin(location) {
+        Some(there) if there != here => {
+            return Err(format!(
+                "redirected to {there}, another host or scheme; not followed"
+            ));
+        }
+        Some(_) => location.to_owned(),
+        None if location.starts_with('/') => format!("{here}{location}"),
+        None => return Err(format!("a redirect to {location:?}, not a full path")),
+    };
+    target
+        .strip_suffix(suffix)
+        .map(str::to_owned)
+        .ok_or_else(|| format!("redirected to {target}, which is not a git repository address"))
+}
+
+/// `scheme://host:port` of an absolute URL.
+fn origin(url: &str) -> Option<&str> {
+    let scheme_end = url.find("://")? + 3;
+    let authority_end = url[scheme_end..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |end| scheme_end + end);
+    Some(&url[..authority_end])
+}
+
+/// The first line of a refusal's body (GitHub says why), as `: line`.
+fn first_line(response: Response<ureq::Body>) -> String {
+    let mut text = String::new();
+    let _ = response
+        .into_body()
+        .into_with_config()
+        .limit(4096)
+        .reader()
+        .read_to_string(&mut text);
+    match text.lines().map(str::trim).find(|line| !line.is_empty()) {
+        Some(line) => format!(": {line}"),
+        None => String::new(),
     }
 }
 
@@ -244,5 +428,24 @@ impl Write for HttpStream {
 
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::origin;
+
+    #[test]
+    fn an_origin_is_scheme_host_and_port() {
+        assert_eq!(
+            origin("https://github.com:443/acme/a.git"),
+            Some("https://github.com:443")
+        );
+        assert_eq!(
+            origin("http://127.0.0.1:8080"),
+            Some("http://127.0.0.1:8080")
+        );
+        assert_eq!(origin("https://host?x"), Some("https://host"));
+        assert_eq!(origin("/acme/a.git"), None);
     }
 }

@@ -54,6 +54,8 @@ pub enum GitError {
         url: String,
         message: String,
     },
+    #[error("failed to set up git's HTTP transport: {0}")]
+    Transport(String),
 }
 
 /// A short sha, or `nothing` for a missing branch.
@@ -79,9 +81,9 @@ fn io(action: impl FnOnce() -> String) -> impl FnOnce(std::io::Error) -> GitErro
 }
 
 /// A username and password (for a forge: a token) for HTTPS remotes. The
-/// secret is only ever sent as an HTTP `Authorization` header (see
-/// [`http`]), so it never becomes part of a URL or `.git/config`, and it is
-/// never shown.
+/// secret is only ever sent as an HTTP `Authorization` header, to a server
+/// that asks for it (see the `http` module), so it never becomes part of a
+/// URL or `.git/config`, and it is never shown.
 #[derive(Clone)]
 pub struct Credentials {
     pub username: String,

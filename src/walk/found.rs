@@ -11,6 +11,7 @@
 //! file and 1.34 MB for a separate allocation per path, which also paid
 //! malloc's overhead on each of them.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 use super::SourceFile;
@@ -63,7 +64,7 @@ impl Found {
         let name = within.as_os_str().as_encoded_bytes();
         self.files.push(FoundFile {
             start: self.names.len(),
-            length: u32::try_from(name.len()).unwrap_or(u32::MAX),
+            length: u32::try_from(name.len()).expect("a path is shorter than 4 GiB"),
             root,
             language,
         });
@@ -72,14 +73,28 @@ impl Found {
 }
 
 /// The path within its root of a file stored in `names`.
-#[allow(unsafe_code)]
 fn within<'a>(names: &'a [u8], file: &FoundFile) -> &'a Path {
-    let name = &names[file.start..file.start + file.length as usize];
-    // SAFETY: `name` is exactly the bytes that `Found::push` copied from
-    // `OsStr::as_encoded_bytes` of one whole path in this process, which is
-    // what `from_encoded_bytes_unchecked` requires.
-    Path::new(unsafe { std::ffi::OsStr::from_encoded_bytes_unchecked(name) })
+    Path::new(os_str(
+        &names[file.start..file.start + file.length as usize],
+    ))
 }
+
+#[cfg(unix)]
+fn os_str(bytes: &[u8]) -> &OsStr {
+    std::os::unix::ffi::OsStrExt::from_bytes(bytes)
+}
+
+#[cfg(not(unix))]
+#[allow(unsafe_code)]
+fn os_str(bytes: &[u8]) -> &OsStr {
+    // SAFETY: `bytes` are exactly what `Found::push` copied from
+    // `OsStr::as_encoded_bytes` of one whole path in this process (its
+    // length is stored whole), which `from_encoded_bytes_unchecked` requires.
+    unsafe { OsStr::from_encoded_bytes_unchecked(bytes) }
+}
+
+// The record's size, as the module documentation gives it.
+const _: () = assert!(std::mem::size_of::<FoundFile>() == 24);
 
 impl SourceFiles {
     /// Sorts the files found by path, drops the files found twice, and

@@ -43,7 +43,8 @@ pub(super) fn release_free_memory() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 pub(super) fn release_free_memory() {}
 
-/// Keeps glibc's mapping and trimming thresholds where they start.
+/// Keeps glibc's mapping and trimming thresholds where they start, for the
+/// whole process (streaming sets them; nothing in fleetmod sets others).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[allow(unsafe_code)]
 pub(super) fn fix_thresholds() {
