@@ -3,11 +3,13 @@
 //! skip files (no required literal) cannot be faster than this; the rewrite
 //! benchmark reports fleetmod's throughput on such a rule against it.
 //!
-//! Usage: `cargo run --release --example bare-parse -- [--jobs N]
+//! Usage: `cargo run --release --example bare-parse -- [--jobs N] [--walk]
 //! [--containing TEXT]... PATH...` prints the files and bytes parsed and the
 //! wall time. With `--containing`, only files that contain every TEXT are
 //! parsed (all are still read): the floor for a tool whose literal prefilter
-//! is exact, for a rule that needs those literals.
+//! is exact, for a rule that needs those literals. With `--walk`, each
+//! tree is also walked node by node with a tree cursor, as a rule that
+//! names only a node kind must at least do: the floor for such a rule.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -19,6 +21,7 @@ fn main() {
     let mut jobs = std::thread::available_parallelism().map_or(1, |count| count.get());
     let mut roots = Vec::new();
     let mut containing: Vec<String> = Vec::new();
+    let mut walk = false;
     let mut arguments = std::env::args().skip(1);
     while let Some(argument) = arguments.next() {
         if argument == "--jobs" || argument == "-j" {
@@ -26,6 +29,8 @@ fn main() {
                 .next()
                 .and_then(|value| value.parse().ok())
                 .expect("--jobs takes a number");
+        } else if argument == "--walk" {
+            walk = true;
         } else if argument == "--containing" {
             containing.push(arguments.next().expect("--containing takes a text"));
         } else {
@@ -52,14 +57,20 @@ fn main() {
             .par_iter()
             .map(|path| {
                 let language = Language::from_path(path).expect("filtered above");
-                match std::fs::read_to_string(path) {
-                    Ok(source)
-                        if containing.iter().all(|text| source.contains(text.as_str()))
-                            && lang::parse(language, &source).is_some() =>
-                    {
+                let Ok(source) = std::fs::read_to_string(path) else {
+                    return (0, 0);
+                };
+                if !containing.iter().all(|text| source.contains(text.as_str())) {
+                    return (0, 0);
+                }
+                match lang::parse(language, &source) {
+                    Some(tree) => {
+                        if walk {
+                            std::hint::black_box(visit_every_node(&tree));
+                        }
                         (1, source.len())
                     }
-                    _ => (0, 0),
+                    None => (0, 0),
                 }
             })
             .reduce(
@@ -76,4 +87,24 @@ fn main() {
         bytes as f64 / seconds / 1e6
     )
     .expect("stdout");
+}
+
+/// Visits every node in pre-order with a tree cursor; returns how many.
+fn visit_every_node(tree: &tree_sitter::Tree) -> usize {
+    let mut cursor = tree.walk();
+    let mut visited = 0;
+    loop {
+        visited += usize::from(cursor.node().kind_id() != u16::MAX);
+        if cursor.goto_first_child() {
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                return visited;
+            }
+        }
+    }
 }
