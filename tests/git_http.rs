@@ -132,6 +132,9 @@ fn serve(stream: &mut (impl Read + Write), root: &Path, seen: &Seen, expected: O
         } else if let Some(rest) = target.strip_prefix("/elsewhere/") {
             location = Some(format!("http://127.0.0.1:9/acme/{rest}"));
             ("301 Moved Permanently", "text/plain".to_owned(), Vec::new())
+        } else if target.starts_with("/forbidden/") {
+            let reason = b"\nPermission to acme/a.git denied to bot.\n".to_vec();
+            ("403 Forbidden", "text/plain".to_owned(), reason)
         } else {
             answer(&request_line, root, &body)
         };
@@ -307,31 +310,52 @@ fn fetch_and_push_over_http_send_the_token_only_as_a_header() {
     fetch_and_push(false);
 }
 
-/// The TLS variant runs in a child process of this test binary, so that
-/// its `SSL_CERT_FILE` (trusting the test authority) is set before the
-/// transport loads its roots, and no other test sees it.
-#[test]
-fn fetch_and_push_over_https_trust_the_roots_of_ssl_cert_file() {
+/// Runs `over_https_in_a_child` in a child process of this test binary
+/// with `SSL_CERT_FILE` set to `certificates`, so that the transport loads
+/// its roots from it and no other test sees it; returns what it printed.
+fn https_child(certificates: &Path, expect: &str) -> String {
     let output = Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "over_https_in_a_child", "--ignored"])
-        .env("SSL_CERT_FILE", fixture("ca.pem"))
-        .env(CHILD, "1")
+        .env("SSL_CERT_FILE", certificates)
+        .env_remove("SSL_CERT_DIR")
+        .env(CHILD, expect)
         .output()
         .unwrap();
-    let printed = String::from_utf8_lossy(&output.stdout);
+    let printed = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(output.status.success(), "{printed}");
     assert!(printed.contains("1 passed"), "{printed}");
+    printed
 }
 
-/// Set for the child process of the HTTPS test.
+/// Set for the child process: what it should expect.
 const CHILD: &str = "FLEETMOD_HTTPS_TEST_CHILD";
 
 #[test]
-#[ignore = "run by fetch_and_push_over_https_trust_the_roots_of_ssl_cert_file"]
+fn fetch_and_push_over_https_trust_the_roots_of_ssl_cert_file() {
+    https_child(&fixture("ca.pem"), "trusted");
+}
+
+#[test]
+fn an_unreadable_ssl_cert_file_is_an_error_not_other_roots() {
+    https_child(&fixture("missing.pem"), "unreadable");
+}
+
+#[test]
+#[ignore = "run by the two tests that call https_child"]
 fn over_https_in_a_child() {
-    // Run on its own (`--include-ignored`), it would lack SSL_CERT_FILE.
-    if std::env::var_os(CHILD).is_some() {
-        fetch_and_push(true);
+    // Run on its own (`--include-ignored`), it has no SSL_CERT_FILE.
+    match std::env::var(CHILD).as_deref() {
+        Ok("trusted") => fetch_and_push(true),
+        Ok("unreadable") => {
+            let (root, _) = remote();
+            let server = Server::start(root.path(), None, true);
+            let url = format!("{}/acme/a.git", server.url);
+            let error = remote_heads(&url, None).unwrap_err().to_string();
+            assert!(error.contains("SSL_CERT_FILE"), "{error}");
+            assert!(error.contains("missing.pem"), "{error}");
+            assert!(server.seen().is_empty());
+        }
+        _ => {}
     }
 }
 
@@ -364,7 +388,7 @@ fn a_refused_token_and_a_missing_one_get_their_own_errors() {
 }
 
 #[test]
-fn a_missing_repository_and_a_dumb_server_are_errors() {
+fn a_missing_repository_a_refusal_and_a_dumb_server_are_errors() {
     let (root, _) = remote();
     let server = Server::start(root.path(), None, false);
     let error = remote_heads(&format!("{}/acme/missing.git", server.url), None)
@@ -375,6 +399,13 @@ fn a_missing_repository_and_a_dumb_server_are_errors() {
         .unwrap_err()
         .to_string();
     assert!(error.contains("not a smart git server"), "{error}");
+    let error = remote_heads(&format!("{}/forbidden/a.git", server.url), None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("HTTP 403: Permission to acme/a.git denied to bot."),
+        "{error}"
+    );
 }
 
 #[test]

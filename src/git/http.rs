@@ -8,8 +8,9 @@
 //! module only moves its bytes (`GET …/info/refs?service=…` for the
 //! advertisement, then one `POST …/git-upload-pack` or `…/git-receive-pack`
 //! per round). TLS is rustls with the platform's certificate authorities
-//! (`SSL_CERT_FILE` and `SSL_CERT_DIR` are honored, and one that is set but
-//! unreadable is an error), as for the GitHub API client.
+//! (`SSL_CERT_FILE` and `SSL_CERT_DIR` are honored; a named file that is
+//! missing, or named sources without an authority, are errors), as for the
+//! GitHub API client.
 //!
 //! It behaves as libgit2's own transport does where that matters to a bot:
 //! - **Credentials** do not pass through libgit2: the caller opens a
@@ -135,8 +136,13 @@ fn agent() -> Result<&'static Agent, String> {
 
 /// The platform's certificate authorities (with `SSL_CERT_FILE` and
 /// `SSL_CERT_DIR`), or Mozilla's when the platform has none and neither
-/// variable is set.
+/// variable is set. A named file that cannot be read, or named sources
+/// with no authority in them, are errors: trust never silently widens.
 fn roots() -> Result<RootCerts, String> {
+    if let Some(file) = std::env::var_os("SSL_CERT_FILE") {
+        std::fs::metadata(&file)
+            .map_err(|error| format!("SSL_CERT_FILE {}: {error}", file.to_string_lossy()))?;
+    }
     let found = rustls_native_certs::load_native_certs();
     if found.certs.is_empty() {
         let named = ["SSL_CERT_FILE", "SSL_CERT_DIR"]
@@ -298,20 +304,13 @@ impl HttpStream {
     ) -> Result<Response<ureq::Body>, ureq::Error> {
         let service = self.service;
         if self.advertisement {
-            let mut request = agent.get(url);
-            if let Some(authorization) = authorization {
-                request = request.header("Authorization", authorization);
-            }
-            return request.call();
+            return authorized(agent.get(url), authorization).call();
         }
-        let mut request = agent
+        let request = agent
             .post(url)
             .header("Content-Type", format!("application/x-{service}-request"))
             .header("Accept", format!("application/x-{service}-result"));
-        if let Some(authorization) = authorization {
-            request = request.header("Authorization", authorization);
-        }
-        request.send(self.request.as_slice())
+        authorized(request, authorization).send(self.request.as_slice())
     }
 
     /// The body of a successful response, if it is what git expects.
@@ -336,6 +335,17 @@ impl HttpStream {
             )));
         }
         Ok(Box::new(response.into_body().into_reader()))
+    }
+}
+
+/// `request` with an `Authorization` header, if there is one.
+fn authorized<Body>(
+    request: ureq::RequestBuilder<Body>,
+    authorization: Option<&str>,
+) -> ureq::RequestBuilder<Body> {
+    match authorization {
+        Some(authorization) => request.header("Authorization", authorization),
+        None => request,
     }
 }
 

@@ -21,8 +21,7 @@ use crate::lang::Language;
 #[derive(Debug, Default)]
 pub struct SourceFiles {
     roots: Vec<FoundRoot>,
-    names: Vec<u8>,
-    files: Vec<FoundFile>,
+    found: Found,
 }
 
 /// A root files were found under.
@@ -43,7 +42,7 @@ pub(super) enum FoundRoot {
 /// Files as they are found: each one's path within its root is stored end
 /// to end with the others in one buffer, so a file costs its name's bytes
 /// and a 24-byte record instead of an allocation of its own.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(super) struct Found {
     names: Vec<u8>,
     files: Vec<FoundFile>,
@@ -70,13 +69,13 @@ impl Found {
         });
         self.names.extend_from_slice(name);
     }
-}
 
-/// The path within its root of a file stored in `names`.
-fn within<'a>(names: &'a [u8], file: &FoundFile) -> &'a Path {
-    Path::new(os_str(
-        &names[file.start..file.start + file.length as usize],
-    ))
+    /// The path of `file` within its root.
+    fn within(&self, file: &FoundFile) -> &Path {
+        Path::new(os_str(
+            &self.names[file.start..file.start + file.length as usize],
+        ))
+    }
 }
 
 #[cfg(unix)]
@@ -94,48 +93,43 @@ fn os_str(bytes: &[u8]) -> &OsStr {
 }
 
 // The record's size, as the module documentation gives it.
+#[cfg(target_pointer_width = "64")]
 const _: () = assert!(std::mem::size_of::<FoundFile>() == 24);
 
 impl SourceFiles {
     /// Sorts the files found by path, drops the files found twice, and
     /// keeps them.
-    pub(super) fn new(roots: Vec<FoundRoot>, found: Found) -> SourceFiles {
-        let Found {
-            mut names,
-            mut files,
-        } = found;
+    pub(super) fn new(roots: Vec<FoundRoot>, mut found: Found) -> SourceFiles {
+        let mut files = std::mem::take(&mut found.files);
         if roots.len() == 1 {
             // Under one root, the order of paths is the order within it.
-            files.sort_by(|a, b| within(&names, a).cmp(within(&names, b)));
+            files.sort_by(|a, b| found.within(a).cmp(found.within(b)));
         } else {
             let mut keyed: Vec<(SourceFile, FoundFile)> = files
                 .into_iter()
-                .map(|file| (source_file(&roots, &names, &file), file))
+                .map(|file| (source_file(&roots, &found, &file), file))
                 .collect();
             keyed.sort_by(|a, b| a.0.cmp(&b.0));
             keyed.dedup_by(|a, b| a.0.path == b.0.path);
             files = keyed.into_iter().map(|(_, file)| file).collect();
         }
         files.shrink_to_fit();
-        names.shrink_to_fit();
-        SourceFiles {
-            roots,
-            names,
-            files,
-        }
+        found.files = files;
+        found.names.shrink_to_fit();
+        SourceFiles { roots, found }
     }
 
     pub fn len(&self) -> usize {
-        self.files.len()
+        self.found.files.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.files.is_empty()
+        self.found.files.is_empty()
     }
 
     /// The file at `index` in path order.
     pub fn get(&self, index: usize) -> SourceFile {
-        source_file(&self.roots, &self.names, &self.files[index])
+        source_file(&self.roots, &self.found, &self.found.files[index])
     }
 
     pub fn iter(&self) -> impl ExactSizeIterator<Item = SourceFile> + '_ {
@@ -147,14 +141,16 @@ impl SourceFiles {
     pub(crate) fn subset(&self, range: std::ops::Range<usize>) -> SourceFiles {
         SourceFiles {
             roots: self.roots.clone(),
-            names: self.names.clone(),
-            files: self.files[range].to_vec(),
+            found: Found {
+                names: self.found.names.clone(),
+                files: self.found.files[range].to_vec(),
+            },
         }
     }
 }
 
-fn source_file(roots: &[FoundRoot], names: &[u8], file: &FoundFile) -> SourceFile {
-    let within = within(names, file);
+fn source_file(roots: &[FoundRoot], found: &Found, file: &FoundFile) -> SourceFile {
+    let within = found.within(file);
     let (path, relative) = match &roots[file.root as usize] {
         FoundRoot::File { path, glob_path } => (path.clone(), glob_path.clone()),
         FoundRoot::Folder { path, glob_prefix } => {
