@@ -39,6 +39,9 @@ def machine():
         f"Kernel: {platform.release()}",
         f"Rust: {command_output(['rustc', '--version'])}",
         f"hyperfine: {command_output(['hyperfine', '--version'])}",
+        "Code layout (bench/README.md): " + command_output(
+            [str(ROOT / "bench" / "layout" / "order.py"), "--check",
+             str(ROOT / "target" / "release" / "fleetmod"), str(ROOT / "bench" / "layout" / "hot-code.ld")]),
     ]
 
 
