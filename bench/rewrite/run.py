@@ -14,9 +14,11 @@ per task and mode times both tools:
   (hyperfine `--prepare`, not timed: the corpus copied back over one
   copy in place, then `sync`).
 
-Peak RSS comes from `/usr/bin/time -v` on one dry run of each tool. The
-no-literal tasks are also compared with the bare tree-sitter parse of every
-file (`cargo run --release --example bare-parse`).
+Peak RSS is the median of N dry runs of each tool under `/usr/bin/time -v`,
+the tools taking turns. The no-literal tasks' dry-run hyperfine also times
+the bare tree-sitter parse of every file and the parse plus a walk over
+every node (`cargo run --release --example bare-parse [-- --walk]`), so
+that fleetmod's share of the parse throughput comes from the same run.
 
 Usage: bench/rewrite/run.py [--runs N] [--threads N] [--task NAME]... [--out FILE.json]
 """
@@ -123,7 +125,20 @@ def peak_rss_kib(command):
     return int(found.group(1)) if found else None
 
 
-def hyperfine(task, mode, rules, threads, corpus, runs, scratch):
+def peak_rss(commands, runs):
+    """Each tool's median peak RSS over `runs` runs, the tools taking turns
+    (one run each varies by a few MiB on this kind of machine)."""
+    samples = {tool: [] for tool in commands}
+    for _ in range(runs):
+        for tool, command in commands.items():
+            samples[tool].append(peak_rss_kib(command))
+    return {tool: sorted(values)[len(values) // 2] for tool, values in samples.items()}, samples
+
+
+def hyperfine(task, mode, rules, threads, corpus, runs, scratch, floors=()):
+    """Times both tools in one hyperfine run, with `floors` (name, command)
+    as further commands of the same run: the parse floor is compared with
+    fleetmod under the same conditions as ast-grep is."""
     export = scratch / f"{task}-{mode}.json"
     work = scratch / "work"
     if mode == "apply":
@@ -147,21 +162,21 @@ def hyperfine(task, mode, rules, threads, corpus, runs, scratch):
         "--command-name", "fleetmod", quote(fleetmod_command(mode, rules, threads, target)),
         "--command-name", "ast-grep", quote(ast_grep_command(mode, rules, threads, target)),
     ]
+    for name, floor in floors:
+        command += ["--command-name", name, quote(floor)]
     subprocess.run(command, check=True, stdout=sys.stderr)
     shutil.rmtree(work, ignore_errors=True)
     results = {result["command"]: result for result in json.loads(export.read_text())["results"]}
     return {
         tool: {"mean": results[tool]["mean"], "stddev": results[tool]["stddev"], "min": results[tool]["min"], "times": results[tool]["times"]}
-        for tool in ("fleetmod", "ast-grep")
+        for tool in ("fleetmod", "ast-grep", *(name for name, _ in floors))
     }
 
 
-def bare_parse(corpus, threads, runs):
-    times = []
-    for _ in range(runs):
-        output = run([str(BARE_PARSE), "--jobs", str(threads), str(corpus)]).stdout
-        times.append(float(re.search(r"([\d.]+) s,", output).group(1)))
-    return {"mean": sum(times) / len(times), "min": min(times), "times": times, "report": output.strip()}
+def floor_commands(threads, corpus):
+    """The parse floor and the parse-plus-walk floor (bench/README.md)."""
+    parse = [str(BARE_PARSE), "--jobs", str(threads), str(corpus)]
+    return [("bare-parse", parse), ("bare-parse-walk", [*parse[:-1], "--walk", parse[-1]])]
 
 
 def main():
@@ -208,15 +223,16 @@ def main():
                 "matches": {"fleetmod": fleetmod_matches, "ast-grep": ast_grep_matches},
                 "changed_files": {"fleetmod": len(fleetmod_changed), "ast-grep": len(ast_grep_changed)},
                 "agree": agree,
-                "peak_rss_kib": {
-                    "fleetmod": peak_rss_kib(fleetmod_command("dry-run", rules, arguments.threads, corpus)),
-                    "ast-grep": peak_rss_kib(ast_grep_command("dry-run", rules, arguments.threads, corpus)),
-                },
             }
+            task["peak_rss_kib"], task["peak_rss_samples_kib"] = peak_rss({
+                "fleetmod": fleetmod_command("dry-run", rules, arguments.threads, corpus),
+                "ast-grep": ast_grep_command("dry-run", rules, arguments.threads, corpus),
+            }, arguments.runs)
             for mode in ("dry-run", "apply"):
-                task[mode] = hyperfine(name, mode, rules, arguments.threads, corpus, arguments.runs, scratch)
-            if kind == "no-literal" and language not in results["bare_parse"]:
-                results["bare_parse"][language] = bare_parse(corpus, arguments.threads, arguments.runs)
+                floors = floor_commands(arguments.threads, corpus) if kind == "no-literal" and mode == "dry-run" else ()
+                task[mode] = hyperfine(name, mode, rules, arguments.threads, corpus, arguments.runs, scratch, floors)
+                for floor, _ in floors:
+                    results["bare_parse"].setdefault(language, {})[floor] = task[mode].pop(floor)
             results["tasks"].append(task)
     arguments.out.parent.mkdir(parents=True, exist_ok=True)
     arguments.out.write_text(json.dumps(results, indent=2) + "\n")

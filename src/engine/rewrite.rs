@@ -17,6 +17,7 @@
 //! a final newline are preserved.
 
 use std::borrow::Cow;
+use std::cell::LazyCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -478,7 +479,9 @@ fn report(passes: &[Pass], final_text: &str) -> (Vec<AppliedEdit>, Vec<DroppedEd
         .iter()
         .map(|edits| (0..edits.len()).collect())
         .collect();
-    let lines = LineIndex::new(final_text);
+    // Built on the first lookup: most files a rule without literals reads
+    // have nothing to report.
+    let lines = LazyCell::new(|| LineIndex::new(final_text));
     for (number, pass) in passes.iter().enumerate() {
         // Position of a byte of this pass's text in the final text.
         let forward = |position: usize| {
