@@ -11,31 +11,108 @@
 //! it faults in, so hot code scattered over the whole `.text` keeps most of
 //! it resident; gathered, it keeps resident what it weighs (bench/README.md,
 //! "Code layout"). The script only orders sections, so a stale one costs
-//! memory, never correctness. lld and GNU ld take it; mold does not, so a
-//! build that asks for mold goes without, as does one with
-//! `FLEETMOD_CODE_LAYOUT=off`.
+//! memory, never correctness. lld and GNU ld take it; gold, mold and wild
+//! do not, so a small probe is linked with it first, with the linker and
+//! flags of this build, and the script is left out (with a warning) if the
+//! probe fails. `FLEETMOD_CODE_LAYOUT=off` leaves it out too.
 
 use std::env;
-use std::path::Path;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+const LAYOUT_SCRIPT: &str = "bench/layout/hot-code.ld";
 
 fn main() {
     println!("cargo:rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
     println!("cargo:rerun-if-changed=build.rs");
-    println!("cargo:rerun-if-changed={LAYOUT_SCRIPT}");
+    // The folder, not the file: a missing file would count as changed on
+    // every build.
+    println!("cargo:rerun-if-changed=bench/layout");
     println!("cargo:rerun-if-env-changed=FLEETMOD_CODE_LAYOUT");
-    let manifest = env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
-    let script = Path::new(&manifest).join(LAYOUT_SCRIPT);
-    if wants_code_layout() && script.exists() {
-        println!("cargo:rustc-link-arg-bins=-Wl,-T,{}", script.display());
+    if let Some(script) = code_layout() {
+        // One argument at a time: `-Wl,` would split a path at its commas.
+        for argument in linker_arguments(&script) {
+            println!("cargo:rustc-link-arg-bins={argument}");
+        }
     }
 }
 
-const LAYOUT_SCRIPT: &str = "bench/layout/hot-code.ld";
+fn variable(name: &str) -> String {
+    env::var(name).unwrap_or_default()
+}
 
-fn wants_code_layout() -> bool {
-    let variable = |name: &str| env::var(name).unwrap_or_default();
-    variable("PROFILE") == "release"
-        && variable("CARGO_CFG_TARGET_OS") == "linux"
-        && variable("FLEETMOD_CODE_LAYOUT") != "off"
-        && !variable("CARGO_ENCODED_RUSTFLAGS").contains("mold")
+fn linker_arguments(script: &str) -> [&str; 4] {
+    ["-Xlinker", "-T", "-Xlinker", script]
+}
+
+/// The layout script's path, if this build should use it and its linker
+/// takes it.
+fn code_layout() -> Option<String> {
+    if variable("PROFILE") != "release"
+        || variable("CARGO_CFG_TARGET_OS") != "linux"
+        || variable("FLEETMOD_CODE_LAYOUT") == "off"
+    {
+        return None;
+    }
+    let script = Path::new(&variable("CARGO_MANIFEST_DIR")).join(LAYOUT_SCRIPT);
+    let text = fs::read_to_string(&script).ok()?;
+    // Without INSERT, GNU ld would take the script in place of its own.
+    if !text.contains("\nINSERT BEFORE .text;") {
+        println!(
+            "cargo:warning={LAYOUT_SCRIPT} is not a layout script (no INSERT BEFORE .text); building without it"
+        );
+        return None;
+    }
+    let script = script.to_str()?.to_owned();
+    match probe(&script) {
+        Ok(()) => Some(script),
+        Err(reason) => {
+            println!(
+                "cargo:warning=the linker does not take {LAYOUT_SCRIPT}, so this build goes without the code layout (bench/README.md): {reason}"
+            );
+            None
+        }
+    }
+}
+
+/// Links an empty program with the script, as the binary will be linked.
+fn probe(script: &str) -> Result<(), String> {
+    let directory = PathBuf::from(variable("OUT_DIR"));
+    let source = directory.join("layout_probe.rs");
+    fs::write(&source, "fn main() {}\n").map_err(|error| error.to_string())?;
+    let mut rustc = Command::new(variable("RUSTC"));
+    rustc
+        .arg("--target")
+        .arg(variable("TARGET"))
+        .arg("-o")
+        .arg(directory.join("layout_probe"))
+        .arg(&source)
+        .args(
+            variable("CARGO_ENCODED_RUSTFLAGS")
+                .split('\x1f')
+                .filter(|flag| !flag.is_empty()),
+        );
+    if let Ok(linker) = env::var("RUSTC_LINKER") {
+        rustc.arg(format!("-Clinker={linker}"));
+    }
+    for argument in linker_arguments(script) {
+        rustc.arg(format!("-Clink-arg={argument}"));
+    }
+    let output = rustc
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|error| format!("cannot run rustc: {error}"))?;
+    if output.status.success() {
+        return Ok(());
+    }
+    // rustc's "linking with `cc` failed", then the linker's own message.
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let reason = stderr
+        .lines()
+        .filter(|line| line.contains("error") || line.contains("fatal"))
+        .find(|line| !line.starts_with("error: linking with"))
+        .map(|line| line.trim().trim_start_matches("= note:").trim())
+        .unwrap_or("the probe did not link");
+    Err(reason.to_owned())
 }

@@ -7,7 +7,7 @@
 # the starter rules also with --apply and scan --json, and the bundled
 # example fleet twice), and writes every function that ran into the
 # script. Rerun it after a toolchain or dependency update, or after a
-# change to the code the benchmarks run; then rebuild. It takes about ten
+# change to the code the benchmarks run; then rebuild. It takes about 7
 # minutes on 2 cores. Needs valgrind (bench/setup.sh installs it) and the
 # corpora.
 set -euo pipefail
@@ -54,6 +54,10 @@ done
 cp -r examples/orders-v2 "$scratch/fleet"
 (cd "$scratch/fleet" && profiled run migration.yaml && profiled run migration.yaml && profiled status migration.yaml)
 
-bench/layout/order.py "$binary" "$scratch"/callgrind.* >bench/layout/hot-code.ld
+# Written aside and moved into place only when complete: build.rs passes
+# whatever is there to the linker.
+bench/layout/order.py "$binary" "$scratch"/callgrind.* >"$scratch/hot-code.ld"
+grep -q '^INSERT BEFORE .text;$' "$scratch/hot-code.ld"
+mv "$scratch/hot-code.ld" bench/layout/hot-code.ld
 head -3 bench/layout/hot-code.ld | tail -1
 echo "wrote bench/layout/hot-code.ld; rebuild (cargo build --release) to use it" >&2

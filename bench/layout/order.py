@@ -58,7 +58,7 @@ def hot_functions(binary, profiles):
 def generalize(name):
     name = re.sub(r"17h[0-9a-f]{16}E", "17h*E", name)
     name = re.sub(r"Cs[0-9A-Za-z]+_", "Cs*_", name)
-    return re.sub(r"\.(llvm\.)?\d+$", "*", name)
+    return re.sub(r"\.(llvm\.)?\d+$", ".*", name)
 
 
 def description(names):
@@ -87,7 +87,9 @@ def check(binary, script):
 
 
 def main():
-    if len(sys.argv) == 4 and sys.argv[1] == "--check":
+    if sys.argv[1:2] == ["--check"]:
+        if len(sys.argv) != 4:
+            sys.exit("usage: order.py --check BINARY SCRIPT")
         return check(sys.argv[2], sys.argv[3])
     if len(sys.argv) < 3:
         sys.exit("usage: order.py BINARY PROFILE... > hot-code.ld | order.py --check BINARY SCRIPT")

@@ -28,6 +28,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -122,7 +123,10 @@ def applied_changes(command_for, rules, threads, corpus, scratch):
 def peak_rss_kib(command):
     result = subprocess.run(["/usr/bin/time", "-v", *command], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     found = re.search(r"Maximum resident set size \(kbytes\): (\d+)", result.stderr)
-    return int(found.group(1)) if found else None
+    # ast-grep's scan exits with 1 when it reports something.
+    if not found or result.returncode not in (0, 1):
+        sys.exit(f"no peak RSS for {command[0]} (exit {result.returncode}):\n{result.stderr[-2000:]}")
+    return int(found.group(1))
 
 
 def peak_rss(commands, runs):
@@ -132,7 +136,7 @@ def peak_rss(commands, runs):
     for _ in range(runs):
         for tool, command in commands.items():
             samples[tool].append(peak_rss_kib(command))
-    return {tool: sorted(values)[len(values) // 2] for tool, values in samples.items()}, samples
+    return {tool: statistics.median_low(values) for tool, values in samples.items()}, samples
 
 
 def hyperfine(task, mode, rules, threads, corpus, runs, scratch, floors=()):
@@ -167,6 +171,12 @@ def hyperfine(task, mode, rules, threads, corpus, runs, scratch, floors=()):
     subprocess.run(command, check=True, stdout=sys.stderr)
     shutil.rmtree(work, ignore_errors=True)
     results = {result["command"]: result for result in json.loads(export.read_text())["results"]}
+    # --ignore-failure is for ast-grep, whose scan exits with 1 when it
+    # reports something; fleetmod and the floors must succeed every run.
+    for name, result in results.items():
+        allowed = (0, 1) if name == "ast-grep" else (0,)
+        if any(code not in allowed for code in result.get("exit_codes", [])):
+            sys.exit(f"{name} failed in {task} ({mode}): exit codes {result['exit_codes']}")
     return {
         tool: {"mean": results[tool]["mean"], "stddev": results[tool]["stddev"], "min": results[tool]["min"], "times": results[tool]["times"]}
         for tool in ("fleetmod", "ast-grep", *(name for name, _ in floors))
