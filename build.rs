@@ -11,8 +11,9 @@
 //! it faults in, so hot code scattered over the whole `.text` keeps most of
 //! it resident; gathered, it keeps resident what it weighs (bench/README.md,
 //! "Code layout"). The script only orders sections, so a stale one costs
-//! memory, never correctness. lld and GNU ld take it; gold, mold and wild
-//! do not, so a small probe is linked with it first, with the linker and
+//! memory, never correctness. lld and GNU ld take it; gold (a syntax error
+//! at `INSERT`) and mold (no `SECTIONS`, by design) do not, nor may other
+//! linkers, so a small probe is linked with it first, with the linker and
 //! flags of this build, and the script is left out (with a warning) if the
 //! probe fails. `FLEETMOD_CODE_LAYOUT=off` leaves it out too.
 
