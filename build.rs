@@ -27,9 +27,16 @@ const LAYOUT_SCRIPT: &str = "bench/layout/hot-code.ld";
 fn main() {
     println!("cargo:rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
     println!("cargo:rerun-if-changed=build.rs");
-    // The folder, not the file: a missing file would count as changed on
-    // every build.
-    println!("cargo:rerun-if-changed=bench/layout");
+    // The script itself, so that editing its generator does not relink; its
+    // folder while it is missing (a missing file would count as changed on
+    // every build), so that its appearance does.
+    let script_exists = Path::new(LAYOUT_SCRIPT).exists();
+    let watched = if script_exists {
+        LAYOUT_SCRIPT
+    } else {
+        "bench/layout"
+    };
+    println!("cargo:rerun-if-changed={watched}");
     println!("cargo:rerun-if-env-changed=FLEETMOD_CODE_LAYOUT");
     if let Some(script) = code_layout() {
         // One argument at a time: `-Wl,` would split a path at its commas.

@@ -54,6 +54,11 @@ TASKS = [
 ]
 
 
+# The exit codes that mean a run worked; anything not named must exit 0.
+# ast-grep's scan exits with 1 when it reports something.
+SUCCESS = {"ast-grep": (0, 1)}
+
+
 def run(command, **options):
     return subprocess.run(command, check=True, capture_output=True, text=True, **options)
 
@@ -94,7 +99,7 @@ def count_matches(rules, threads, corpus):
     ast_grep = subprocess.run(
         [str(AST_GREP), "scan", "--threads", str(threads), "--json=stream", "--rule", str(rules), str(corpus)],
         capture_output=True, text=True)
-    if ast_grep.returncode not in (0, 1):
+    if ast_grep.returncode not in SUCCESS["ast-grep"]:
         sys.exit(f"ast-grep failed: {ast_grep.stderr}")
     return len(fleetmod.stdout.splitlines()), len(ast_grep.stdout.splitlines())
 
@@ -120,12 +125,11 @@ def applied_changes(command_for, rules, threads, corpus, scratch):
     return changed
 
 
-def peak_rss_kib(command):
+def peak_rss_kib(tool, command):
     result = subprocess.run(["/usr/bin/time", "-v", *command], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     found = re.search(r"Maximum resident set size \(kbytes\): (\d+)", result.stderr)
-    # ast-grep's scan exits with 1 when it reports something.
-    if not found or result.returncode not in (0, 1):
-        sys.exit(f"no peak RSS for {command[0]} (exit {result.returncode}):\n{result.stderr[-2000:]}")
+    if not found or result.returncode not in SUCCESS.get(tool, (0,)):
+        sys.exit(f"no peak RSS for {tool} (exit {result.returncode}):\n{result.stderr[-2000:]}")
     return int(found.group(1))
 
 
@@ -135,7 +139,7 @@ def peak_rss(commands, runs):
     samples = {tool: [] for tool in commands}
     for _ in range(runs):
         for tool, command in commands.items():
-            samples[tool].append(peak_rss_kib(command))
+            samples[tool].append(peak_rss_kib(tool, command))
     return {tool: statistics.median_low(values) for tool, values in samples.items()}, samples
 
 
@@ -171,11 +175,10 @@ def hyperfine(task, mode, rules, threads, corpus, runs, scratch, floors=()):
     subprocess.run(command, check=True, stdout=sys.stderr)
     shutil.rmtree(work, ignore_errors=True)
     results = {result["command"]: result for result in json.loads(export.read_text())["results"]}
-    # --ignore-failure is for ast-grep, whose scan exits with 1 when it
-    # reports something; fleetmod and the floors must succeed every run.
+    # --ignore-failure is for ast-grep; fleetmod and the floors must
+    # succeed every run.
     for name, result in results.items():
-        allowed = (0, 1) if name == "ast-grep" else (0,)
-        if any(code not in allowed for code in result.get("exit_codes", [])):
+        if any(code not in SUCCESS.get(name, (0,)) for code in result.get("exit_codes", [])):
             sys.exit(f"{name} failed in {task} ({mode}): exit codes {result['exit_codes']}")
     return {
         tool: {"mean": results[tool]["mean"], "stddev": results[tool]["stddev"], "min": results[tool]["min"], "times": results[tool]["times"]}
